@@ -1,0 +1,465 @@
+"""One error tree for everything aiobitstamp raises.
+
+Errors follow where things fail: before sending (bad input, no keys, closed client), on
+the way (transport), or at the exchange (an error answer)::
+
+    BitstampError
+    ├── InvalidParameterError (+ ValueError)         bad input, nothing was sent
+    │   └── UnknownMarketError (+ MarketNotFoundError)
+    ├── MissingCredentialsError                     private call on a client without keys
+    ├── ClientClosedError (+ RuntimeError)          the client was closed
+    ├── TransportError                              connection refused, reset, TLS, ...
+    │   └── RequestTimeoutError (+ TimeoutError)
+    ├── UnexpectedResponseError                     not JSON: an HTML 502 page, truncated body
+    ├── ResponseSignatureError                      X-Server-Auth-Signature missing or wrong
+    └── ExchangeError                               the exchange answered with an error
+        ├── AuthenticationError                     API0001, API0005, API0008, API0010-16, 18-21
+        │   ├── InvalidNonceError                   API0004
+        │   └── TimestampOutOfBoundsError           API0017 (clock skew)
+        ├── PermissionDeniedError                   API0002, 0003, 0006, 0009, 403.xxx
+        │   └── AccountSuspendedError               403.004, frozen account
+        ├── RateLimitError                          400.002, HTTP 429; has retry_after
+        ├── BadRequestError                         other 400.xxx, malformed parameters
+        │   └── InvalidOrderError                   order rules (size, price, flags)
+        │       └── InsufficientFundsError          400.009
+        ├── NotFoundError                           404.xxx
+        │   ├── OrderNotFoundError                  404.002
+        │   └── MarketNotFoundError                 404.003, 404.005, 404.007
+        ├── EndpointUnavailableError                405.001, 410.001 (deprecated)
+        └── ExchangeUnavailableError                5xx, 500.xxx, maintenance
+
+Every error carries ``status``, ``code`` (API00xx or response_code), ``reason``, ``method``,
+``path`` and ``retry_safe``: True when the exchange certainly did not act on the request,
+so sending it again cannot duplicate anything. Secrets are never part of an error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "AccountSuspendedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BitstampError",
+    "ClientClosedError",
+    "EndpointUnavailableError",
+    "ExchangeError",
+    "ExchangeUnavailableError",
+    "InsufficientFundsError",
+    "InvalidNonceError",
+    "InvalidOrderError",
+    "InvalidParameterError",
+    "MarketNotFoundError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "OrderNotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseSignatureError",
+    "TimestampOutOfBoundsError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "UnknownMarketError",
+    "error_from_response",
+    "error_from_undecodable",
+    "is_error_payload",
+    "parse_retry_after",
+]
+
+
+class BitstampError(Exception):
+    """Root of every error aiobitstamp raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        reason: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        retry_safe: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.method = method
+        self.path = path
+        self.retry_safe = retry_safe
+
+    def __str__(self) -> str:
+        where = f" [{self.method} {self.path}]" if self.method and self.path else ""
+        return f"{self.message}{where}"
+
+
+class InvalidParameterError(BitstampError, ValueError):
+    """Bad input caught before anything was sent."""
+
+
+class MissingCredentialsError(BitstampError):
+    """A private endpoint was called on a client created without api_key/api_secret."""
+
+
+class ClientClosedError(BitstampError, RuntimeError):
+    """The client was closed; create a new one."""
+
+
+class TransportError(BitstampError):
+    """The request did not complete at the HTTP level (refused, reset, TLS failure, ...).
+
+    ``retry_safe`` is True only when the request certainly never reached the exchange
+    (the connection could not be opened).
+    """
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """No complete answer within the configured timeout. The request may have executed."""
+
+
+class UnexpectedResponseError(BitstampError):
+    """The exchange answered with something that is not the JSON it documents."""
+
+
+class ResponseSignatureError(BitstampError):
+    """The response's X-Server-Auth-Signature was wrong, or missing when required."""
+
+
+class ExchangeError(BitstampError):
+    """The exchange answered with an error."""
+
+
+class AuthenticationError(ExchangeError):
+    """The exchange rejected the request's credentials or signature."""
+
+
+class InvalidNonceError(AuthenticationError):
+    """API0004: the nonce was used within the last 150 seconds."""
+
+
+class TimestampOutOfBoundsError(AuthenticationError):
+    """API0017: X-Auth-Timestamp is more than 150 seconds from the exchange's clock."""
+
+
+class PermissionDeniedError(ExchangeError):
+    """The key or account may not do this (IP not allowed, no permission, frozen, FATCA)."""
+
+
+class AccountSuspendedError(PermissionDeniedError):
+    """Trading is blocked for this account."""
+
+
+class RateLimitError(ExchangeError):
+    """The exchange rejected the request for rate (400.002 or HTTP 429); not executed.
+
+    ``retry_after`` is the exchange's Retry-After in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_safe", True)
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class BadRequestError(ExchangeError):
+    """The exchange rejected the request's parameters (400.xxx)."""
+
+
+class InvalidOrderError(BadRequestError):
+    """The order breaks a trading rule: size, price band, decimals, flags."""
+
+
+class InsufficientFundsError(InvalidOrderError):
+    """400.009: not enough available balance for the order."""
+
+
+class NotFoundError(ExchangeError):
+    """404.xxx: the object does not exist (or is no longer visible)."""
+
+
+class OrderNotFoundError(NotFoundError):
+    """404.002: no such order (closed orders are visible for 30 days)."""
+
+
+class MarketNotFoundError(NotFoundError):
+    """No such market or currency pair."""
+
+
+class UnknownMarketError(InvalidParameterError, MarketNotFoundError):
+    """A market symbol that the exchange does not list; caught before sending."""
+
+
+class EndpointUnavailableError(ExchangeError):
+    """405.001 wrong verb, or 410.001 the endpoint is deprecated."""
+
+
+class ExchangeUnavailableError(ExchangeError):
+    """5xx, 500.xxx or scheduled maintenance. Whether the request executed is unknown
+    unless ``retry_safe`` says it certainly did not."""
+
+
+_AUTH_CODES: dict[str, type[ExchangeError]] = {
+    "API0001": AuthenticationError,  # API key not found
+    "API0002": PermissionDeniedError,  # IP address not allowed
+    "API0003": PermissionDeniedError,  # no permission found
+    "API0004": InvalidNonceError,
+    "API0005": AuthenticationError,  # invalid signature
+    "API0006": AccountSuspendedError,  # account frozen
+    "API0008": AuthenticationError,  # authentication failed
+    "API0009": PermissionDeniedError,  # FATCA information missing
+    "API0010": AuthenticationError,  # invalid version
+    "API0011": AuthenticationError,  # wrong API key format
+    "API0012": AuthenticationError,  # X-Auth header required
+    "API0013": AuthenticationError,  # X-Auth-Signature header required
+    "API0014": AuthenticationError,  # X-Auth-Nonce header required
+    "API0015": AuthenticationError,  # X-Auth-Timestamp header required
+    "API0016": AuthenticationError,  # X-Auth-Version header required
+    "API0017": TimestampOutOfBoundsError,
+    "API0018": AuthenticationError,  # X-Auth-Timestamp invalid
+    "API0019": AuthenticationError,  # Content-Type not accepted
+    "API0020": AuthenticationError,  # Content-Type should not be present
+    "API0021": BadRequestError,  # URL query string too long
+}
+
+# Auth-layer rejections happen before the exchange looks at the request, so resending
+# (with a fresh nonce and timestamp) can never duplicate an order.
+_RETRYABLE_AUTH_CODES = frozenset({"API0004", "API0017"})
+
+_RESPONSE_CODES: dict[str, type[ExchangeError]] = {
+    "400.002": RateLimitError,
+    "400.003": InvalidOrderError,  # market trading disabled
+    "400.009": InsufficientFundsError,
+    "400.019": InvalidOrderError,  # client_order_id exists
+    "400.020": InvalidOrderError,  # below minimum order value
+    "400.021": InvalidOrderError,  # price out of range
+    "400.024": InvalidOrderError,  # only one optional order parameter
+    "400.025": InvalidOrderError,  # limit_price with another optional parameter
+    "400.027": InvalidOrderError,  # limit_price side rule
+    "400.028": InvalidOrderError,
+    "400.029": InvalidOrderError,  # stop / expire_time rules
+    "400.030": InvalidOrderError,
+    "400.031": InvalidOrderError,
+    "400.032": InvalidOrderError,
+    "400.033": InvalidOrderError,
+    "400.037": InvalidOrderError,  # size / amount / value too large
+    "400.038": InvalidOrderError,
+    "400.039": InvalidOrderError,
+    "400.040": InvalidOrderError,  # leverage / position rules
+    "400.041": InvalidOrderError,
+    "400.042": InvalidOrderError,
+    "400.043": InvalidOrderError,
+    "400.044": InvalidOrderError,
+    "400.045": InvalidOrderError,
+    "400.046": InvalidOrderError,
+    "403.004": AccountSuspendedError,
+    "404.002": OrderNotFoundError,
+    "404.003": MarketNotFoundError,
+    "404.005": MarketNotFoundError,  # order book not found
+    "404.007": MarketNotFoundError,
+    "405.001": EndpointUnavailableError,
+    "410.001": EndpointUnavailableError,
+}
+
+# response_code families: the part before the dot picks the class when the exact code
+# is not in the table above.
+_RESPONSE_FAMILIES: dict[str, type[ExchangeError]] = {
+    "400": BadRequestError,
+    "403": PermissionDeniedError,
+    "404": NotFoundError,
+    "405": EndpointUnavailableError,
+    "410": EndpointUnavailableError,
+    "500": ExchangeUnavailableError,
+}
+
+# Older answers carry only a message; these are the ones the exchange is known to send.
+_EXACT_MESSAGES: dict[str, type[ExchangeError]] = {
+    "No permission found": PermissionDeniedError,
+    "API key not found": AuthenticationError,
+    "IP address not allowed": PermissionDeniedError,
+    "Invalid nonce": InvalidNonceError,
+    "Invalid signature": AuthenticationError,
+    "Authentication failed": AuthenticationError,
+    "Missing key, signature and nonce parameters": AuthenticationError,
+    "Wrong API key format": AuthenticationError,
+    "Your account is frozen": AccountSuspendedError,
+    "Please update your profile with your FATCA information, before using API.": (
+        PermissionDeniedError
+    ),
+    "Order not found.": OrderNotFoundError,
+    "Order not found": OrderNotFoundError,
+    "Bitstamp.net is under scheduled maintenance. We'll be back soon.": (ExchangeUnavailableError),
+    "Order could not be placed.": ExchangeUnavailableError,
+    "Invalid offset.": BadRequestError,
+    "Trading is currently unavailable for your account.": AccountSuspendedError,
+    "Request rejected due to exceeded rate limit.": RateLimitError,
+}
+
+_MESSAGE_FRAGMENTS: tuple[tuple[str, type[ExchangeError]], ...] = (
+    ("Check your account balance for details.", InsufficientFundsError),
+    ("Minimum order size is", InvalidOrderError),
+    ("Price is more than", InvalidOrderError),
+    ("Ensure that there are no more than", InvalidOrderError),
+    ("Maximum market", InvalidOrderError),
+    ("No buy orders for currency pair", InvalidOrderError),
+    ("No sell orders for currency pair", InvalidOrderError),
+    ("Ensure this value has at least", BadRequestError),
+)
+
+
+def is_error_payload(payload: object) -> bool:
+    """True when a decoded 2xx body is one of Bitstamp's error shapes."""
+    return type(payload) is dict and (payload.get("status") == "error" or "error" in payload)
+
+
+def _reason_text(payload: Mapping[str, Any]) -> str:
+    """Flatten ``reason`` / ``error`` (a string, or a dict of field -> [messages])."""
+    parts: list[str] = []
+    for key in ("reason", "error"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, Mapping):
+            for field_name, messages in value.items():
+                items = messages if isinstance(messages, list) else [messages]
+                for message in items:
+                    if not message:
+                        continue
+                    prefix = "" if field_name == "__all__" else f"{field_name}: "
+                    parts.append(f"{prefix}{message}")
+    explanation = payload.get("response_explanation")
+    if isinstance(explanation, str) and explanation not in parts:
+        parts.append(explanation)
+    return "; ".join(parts)
+
+
+def _classify(
+    status: int, code: str | None, reason: str, messages: list[str]
+) -> type[ExchangeError]:
+    if status == 429:
+        return RateLimitError
+    if code:
+        if code.startswith("API"):
+            return _AUTH_CODES.get(code, AuthenticationError)
+        exact = _RESPONSE_CODES.get(code)
+        if exact is not None:
+            return exact
+    for message in messages:
+        by_message = _EXACT_MESSAGES.get(message)
+        if by_message is not None:
+            return by_message
+    for fragment, cls in _MESSAGE_FRAGMENTS:
+        if fragment in reason:
+            return cls
+    if code:
+        family = _RESPONSE_FAMILIES.get(code.partition(".")[0])
+        if family is not None:
+            return family
+    if status >= 500:
+        return ExchangeUnavailableError
+    if status == 404:
+        return NotFoundError
+    if status == 403:
+        return PermissionDeniedError
+    if status in (405, 410):
+        return EndpointUnavailableError
+    if status == 401:
+        return AuthenticationError
+    return BadRequestError if 400 <= status < 500 else ExchangeError
+
+
+def _messages(payload: Mapping[str, Any]) -> list[str]:
+    """Whole messages for exact matching: a string reason/error, or the __all__ list."""
+    found: list[str] = []
+    for key in ("reason", "error"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, Mapping):
+            general = value.get("__all__")
+            if isinstance(general, list):
+                found.extend(m for m in general if isinstance(m, str) and m)
+    return found
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def error_from_response(
+    status: int,
+    payload: object,
+    *,
+    method: str,
+    path: str,
+    retry_after: str | None = None,
+) -> ExchangeError:
+    """Map an error answer (decoded JSON, any known shape) to the right exception."""
+    if isinstance(payload, Mapping):
+        code_value = payload.get("code") or payload.get("response_code")
+        code = str(code_value) if code_value is not None else None
+        reason = _reason_text(payload)
+        messages = _messages(payload)
+    else:
+        code, reason, messages = None, "", []
+    cls = _classify(status, code, reason, messages)
+    retry_safe = cls is RateLimitError or (code in _RETRYABLE_AUTH_CODES)
+    if cls is ExchangeUnavailableError and status == 503:
+        # Maintenance and overload answers come from the front door, before the
+        # matching engine sees the request.
+        retry_safe = True
+    label = code or f"HTTP {status}"
+    message = f"{label}: {reason}" if reason else f"{label}: error answer with no reason"
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "reason": reason or None,
+        "method": method,
+        "path": path,
+        "retry_safe": retry_safe,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=parse_retry_after(retry_after), **common)
+    if code == "API0005":
+        message += " (on a sub-account key, check you sign for the account the key belongs to)"
+    return cls(message, **common)
+
+
+def error_from_undecodable(
+    status: int, body: bytes, content_type: str, *, method: str, path: str
+) -> BitstampError:
+    """An answer whose body is not JSON: an HTML error page, a truncated body, ...
+
+    The message names the status and shows the start of the body, so a proxy's 502 page
+    reads as what it is instead of a JSON decode traceback.
+    """
+    excerpt = body[:120].decode("utf-8", "replace").replace("\n", " ").strip()
+    kind = content_type or "no content type"
+    message = f"HTTP {status} with a body that is not valid JSON ({kind}, {len(body)} bytes)"
+    if excerpt:
+        message += f": {excerpt!r}"
+    common: dict[str, Any] = {"status": status, "method": method, "path": path}
+    if status < 400:
+        return UnexpectedResponseError(message, **common)
+    cls = _classify(status, None, "", [])
+    if cls is RateLimitError:
+        return RateLimitError(message, **common)
+    return cls(message, retry_safe=status == 503, **common)

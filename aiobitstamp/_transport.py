@@ -1,0 +1,172 @@
+"""The one seam to the network.
+
+A transport sends a fully built, already signed request and returns the raw answer. It
+knows nothing of Bitstamp's payloads; it is the only place aiohttp errors become
+aiobitstamp errors. ``MockTransport`` wraps a plain function so most client tests need no
+server at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from ._exceptions import RequestTimeoutError, TransportError
+
+__all__ = [
+    "DEFAULT_TIMEOUTS",
+    "AiohttpTransport",
+    "MockTransport",
+    "Request",
+    "Response",
+    "Timeouts",
+    "Transport",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Per-request time limits in seconds (``None`` = no limit for that phase)."""
+
+    total: float | None = 10.0
+    connect: float | None = 5.0
+    read: float | None = None
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, ready for the wire. ``body`` is the exact signed bytes."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """The raw answer: status, headers (case-insensitive mapping) and body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport(Protocol):
+    """Sends requests. Implementations map their own errors to ``TransportError``."""
+
+    async def send(self, request: Request, path: str) -> Response:
+        """Send ``request``; ``path`` names the endpoint in errors."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections. Idempotent."""
+        ...
+
+
+class AiohttpTransport:
+    """HTTP over one pooled aiohttp session with keep-alive connections."""
+
+    __slots__ = ("_connector_limit", "_session", "_ssl", "_timeout")
+
+    def __init__(
+        self,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        connection_limit: int = 100,
+        ssl_context: ssl.SSLContext | bool | None = None,
+    ) -> None:
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
+        )
+        self._connector_limit = connection_limit
+        self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Created on first use so that the session binds to the running loop.
+        connector = aiohttp.TCPConnector(limit=self._connector_limit, ssl=self._ssl)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, raise_for_status=False
+        )
+        return self._session
+
+    async def send(self, request: Request, path: str) -> Response:
+        session = self._session or self._open()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body or None,
+                # An empty POST must go out without Content-Type, or Bitstamp answers
+                # API0020; aiohttp would otherwise add application/octet-stream.
+                skip_auto_headers=() if request.body else ("Content-Type",),
+            ) as answer:
+                body = await answer.read()
+                return Response(answer.status, answer.headers, body)
+        except asyncio.TimeoutError as exc:
+            raise RequestTimeoutError(
+                "no complete answer within the timeout; the request may have executed",
+                method=request.method,
+                path=path,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(
+                f"could not connect: {exc.os_error or exc}",
+                method=request.method,
+                path=path,
+                # The connection never opened, so the exchange never saw the request.
+                retry_safe=True,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"{type(exc).__name__}: {exc}; the request may have executed",
+                method=request.method,
+                path=path,
+            ) from exc
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._session is None or self._session.closed
+
+
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
+
+
+class MockTransport:
+    """A transport that answers every request with ``handler(request)``.
+
+    >>> transport = MockTransport(lambda request: Response(200, {}, b'{"ok": 1}'))
+    """
+
+    __slots__ = ("_handler", "requests")
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self.requests: list[Request] = []
+
+    async def send(self, request: Request, path: str) -> Response:
+        self.requests.append(request)
+        result = self._handler(request)
+        if inspect.isawaitable(result):
+            result = await result
+        assert isinstance(result, Response)
+        return result
+
+    async def aclose(self) -> None:
+        return None
