@@ -1,0 +1,130 @@
+"""aiobitstamp: an asyncio client for the Bitstamp exchange.
+
+>>> import aiobitstamp
+>>> async def main() -> None:  # doctest: +SKIP
+...     async with aiobitstamp.Client(api_key, api_secret) as client:
+...         print(await client.ticker("btcusd"))
+
+``aiobitstamp.testing.FakeBitstamp`` is a local emulator of the exchange to test against.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._auth import Credentials, QuerySigning
+from ._client import Client, RequestRecord
+from ._exceptions import (
+    AccountSuspendedError,
+    AuthenticationError,
+    BadRequestError,
+    BitstampError,
+    ClientClosedError,
+    EndpointUnavailableError,
+    ExchangeError,
+    ExchangeUnavailableError,
+    InsufficientFundsError,
+    InvalidNonceError,
+    InvalidOrderError,
+    InvalidParameterError,
+    MarketNotFoundError,
+    MissingCredentialsError,
+    NotFoundError,
+    OrderNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseSignatureError,
+    TimestampOutOfBoundsError,
+    TransportError,
+    UnexpectedResponseError,
+    UnknownMarketError,
+)
+from ._limiter import DEFAULT_RATE_LIMITS, Lane, LaneStats, Limiter, SlidingWindowLimiter
+from ._models import (
+    Balance,
+    CancelAllResult,
+    CanceledOrder,
+    Candle,
+    Currency,
+    EurUsdRate,
+    Market,
+    OpenOrder,
+    OrderBook,
+    OrderPlaced,
+    OrderStatus,
+    PriceLevel,
+    Side,
+    Ticker,
+    Trade,
+    TradingPairInfo,
+    Vasp,
+    WebSocketToken,
+)
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts, Transport
+
+try:
+    __version__ = version("aiobitstamp")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "AccountSuspendedError",
+    "AiohttpTransport",
+    "AuthenticationError",
+    "BadRequestError",
+    "Balance",
+    "BitstampError",
+    "CancelAllResult",
+    "CanceledOrder",
+    "Candle",
+    "Client",
+    "ClientClosedError",
+    "Credentials",
+    "Currency",
+    "EndpointUnavailableError",
+    "EurUsdRate",
+    "ExchangeError",
+    "ExchangeUnavailableError",
+    "InsufficientFundsError",
+    "InvalidNonceError",
+    "InvalidOrderError",
+    "InvalidParameterError",
+    "Lane",
+    "LaneStats",
+    "Limiter",
+    "Market",
+    "MarketNotFoundError",
+    "MissingCredentialsError",
+    "MockTransport",
+    "NotFoundError",
+    "OpenOrder",
+    "OrderBook",
+    "OrderNotFoundError",
+    "OrderPlaced",
+    "OrderStatus",
+    "PermissionDeniedError",
+    "PriceLevel",
+    "QuerySigning",
+    "RateLimitError",
+    "Request",
+    "RequestRecord",
+    "RequestTimeoutError",
+    "Response",
+    "ResponseSignatureError",
+    "RetryPolicy",
+    "Side",
+    "SlidingWindowLimiter",
+    "Ticker",
+    "Timeouts",
+    "TimestampOutOfBoundsError",
+    "Trade",
+    "TradingPairInfo",
+    "Transport",
+    "TransportError",
+    "UnexpectedResponseError",
+    "UnknownMarketError",
+    "Vasp",
+    "WebSocketToken",
+    "__version__",
+]
