@@ -54,6 +54,7 @@ from ._models import (
     OrderBook,
     OrderPlaced,
     OrderStatus,
+    Rows,
     Ticker,
     Trade,
     TradingPairInfo,
@@ -114,6 +115,7 @@ class _NoLimit:
 
 
 _NO_LIMIT = _NoLimit()
+_NO_HEADERS: Mapping[str, str] = {}
 
 
 class Client:
@@ -261,10 +263,9 @@ class Client:
     ) -> T:
         """Sign, wait for the limiter, send, map errors, retry what is safe to retry,
         and turn the answer into a model with ``parse``."""
-        self._ensure_usable()
-        if self._state is _State.UNOPENED:
-            self._state = _State.OPEN
-        credentials = self._credentials
+        if self._state is not _State.OPEN:
+            self._open_on_first_use()
+        credentials = self._credentials if signed else None
         if signed and credentials is None:
             raise MissingCredentialsError(
                 "this endpoint is private: create the Client with api_key and api_secret",
@@ -275,25 +276,28 @@ class Client:
         query_string = urlencode(query) if query else ""
         url = self._root + path + ("?" + query_string if query_string else "")
         body = urlencode(form).encode() if form else b""
+        limiter = self._limiter
+        timed = self._on_request is not None
         skew_corrected = False
         attempt = 0
         while True:
             attempt += 1
-            headers: Mapping[str, str] = {}
+            headers: Mapping[str, str] = _NO_HEADERS
             nonce = timestamp = ""
-            started = waited = 0.0
-            sent_at = time.time()
+            queued = started = sent_at = 0.0
             response: Response | None = None
             try:
-                queued = time.perf_counter()
-                async with self._limiter.slot(lane) if self._limiter else _NO_LIMIT:
-                    started = time.perf_counter()
-                    waited = started - queued
-                    if credentials is not None and signed:
+                if timed:
+                    queued = time.perf_counter()
+                async with limiter.slot(lane) if limiter is not None else _NO_LIMIT:
+                    if timed:
+                        started = time.perf_counter()
+                    if credentials is not None:
                         # Signed after the limiter admits us, so a long wait cannot
                         # push the timestamp out of the exchange's 150 s window.
                         nonce = str(uuid.uuid4())
-                        now_ms = int((time.time() + self._clock_offset) * 1000)
+                        sent_at = time.time()
+                        now_ms = int((sent_at + self._clock_offset) * 1000)
                         headers = sign_request(
                             credentials,
                             method,
@@ -306,15 +310,15 @@ class Client:
                             query_signing=self._query_signing,
                         )
                         timestamp = str(now_ms)
-                        sent_at = time.time()
                     response = await self._transport.send(Request(method, url, headers, body), path)
                 result = self._decode(response, method, path)
-                if signed and credentials is not None:
+                if credentials is not None:
                     self._check_signature(credentials, response, nonce, timestamp, method, path)
             except BitstampError as error:
-                self._record(method, path, lane, attempt, response, waited, started, error)
-                if isinstance(error, RateLimitError) and self._limiter is not None:
-                    self._limiter.record_rejection(lane)
+                if timed:
+                    self._record(method, path, lane, attempt, response, queued, started, error)
+                if isinstance(error, RateLimitError) and limiter is not None:
+                    limiter.record_rejection(lane)
                 if (
                     isinstance(error, TimestampOutOfBoundsError)
                     and not skew_corrected
@@ -326,12 +330,13 @@ class Client:
                 if not self._retry.should_retry(error, attempt, idempotent=idempotent):
                     raise
                 delay = self._retry.delay(error, attempt)
-                if isinstance(error, RateLimitError) and self._limiter is not None:
-                    self._limiter.pause(delay)
+                if isinstance(error, RateLimitError) and limiter is not None:
+                    limiter.pause(delay)
                 else:
                     await asyncio.sleep(delay)
                 continue
-            self._record(method, path, lane, attempt, response, waited, started, None)
+            if timed:
+                self._record(method, path, lane, attempt, response, queued, started, None)
             try:
                 return parse(result)
             except (KeyError, ValueError, TypeError, IndexError) as exc:
@@ -341,6 +346,11 @@ class Client:
                     method=method,
                     path=path,
                 ) from None
+
+    def _open_on_first_use(self) -> None:
+        # A client may be used without 'async with'; it is then open from its first call.
+        self._ensure_usable()
+        self._state = _State.OPEN
 
     def _decode(self, response: Response, method: str, path: str) -> Any:
         status = response.status
@@ -406,13 +416,14 @@ class Client:
         lane: Lane,
         attempt: int,
         response: Response | None,
-        waited: float,
+        queued: float,
         started: float,
         error: BitstampError | None,
     ) -> None:
-        if self._on_request is None:
-            return
-        elapsed = time.perf_counter() - started if started else 0.0
+        assert self._on_request is not None
+        now = time.perf_counter()
+        waited = (started or now) - queued
+        elapsed = now - started if started else 0.0
         status = response.status if response is not None else None
         self._on_request(RequestRecord(method, path, lane, attempt, status, waited, elapsed, error))
 
@@ -420,6 +431,12 @@ class Client:
 
     async def _market(self, pair: str) -> Market | None:
         """Check ``pair`` before sending; with ``validate_markets`` it must be listed."""
+        markets = self._markets
+        if markets is not None and pair.__class__ is str:
+            # Fast path for every call after the first: a listed symbol is well formed.
+            found = markets.get(pair)
+            if found is not None:
+                return found
         market_symbol(pair)
         if not self._validate_markets:
             return None
@@ -441,7 +458,7 @@ class Client:
 
     # -- public market data ------------------------------------------------------------
 
-    async def markets(self) -> list[Market]:
+    async def markets(self) -> Rows[Market]:
         """Every market, spot and perpetual, with its decimals and minimum order value."""
         markets = await self._request("GET", "markets/", Lane.PUBLIC, parse=_rows(Market))
         self._markets = {market.market_symbol: market for market in markets}
@@ -452,7 +469,7 @@ class Client:
         await self._market(pair)
         return await self._request("GET", f"ticker/{pair}/", Lane.PUBLIC, parse=Ticker.from_wire)
 
-    async def tickers(self) -> list[Ticker]:
+    async def tickers(self) -> Rows[Ticker]:
         """Tickers of every market (each with ``pair`` set, e.g. ``"BTC/USD"``)."""
         return await self._request("GET", "ticker/", Lane.PUBLIC, parse=_rows(Ticker))
 
@@ -476,7 +493,7 @@ class Client:
 
     async def transactions(
         self, pair: str, time: Literal["minute", "hour", "day"] = "hour"
-    ) -> list[Trade]:
+    ) -> Rows[Trade]:
         """Public trades of the last minute, hour or day, newest first."""
         await self._market(pair)
         one_of("time", time, ("minute", "hour", "day"))
@@ -542,13 +559,13 @@ class Client:
             # An empty stretch (a trading halt) is skipped, never mistaken for the end.
             cursor = last + step if last >= cursor else cursor + step * OHLC_PAGE
 
-    async def trading_pairs_info(self) -> list[TradingPairInfo]:
+    async def trading_pairs_info(self) -> Rows[TradingPairInfo]:
         """The older market catalogue (spot only), kept for callers that rely on it."""
         return await self._request(
             "GET", "trading-pairs-info/", Lane.PUBLIC, parse=_rows(TradingPairInfo)
         )
 
-    async def currencies(self) -> list[Currency]:
+    async def currencies(self) -> Rows[Currency]:
         """Every listed currency."""
         return await self._request("GET", "currencies/", Lane.PUBLIC, parse=_rows(Currency))
 
@@ -564,7 +581,7 @@ class Client:
 
     # -- private: account -----------------------------------------------------------------
 
-    async def account_balances(self) -> list[Balance]:
+    async def account_balances(self) -> Rows[Balance]:
         """Balances of every currency: total, available and reserved."""
         return await self._request(
             "POST", "account_balances/", Lane.PRIVATE_READ, signed=True, parse=_rows(Balance)
@@ -745,7 +762,7 @@ class Client:
             "POST", endpoint, Lane.CANCEL, signed=True, parse=CancelAllResult.from_wire
         )
 
-    async def open_orders(self, pair: str | None = None) -> list[OpenOrder]:
+    async def open_orders(self, pair: str | None = None) -> Rows[OpenOrder]:
         """Open orders of every market, or of one. (The exchange caches this for 10 s.)"""
         endpoint = "open_orders/"
         if pair is not None:
@@ -781,16 +798,10 @@ class _Parsable(Protocol[M]):
     def from_wire(cls, obj: Any) -> M: ...
 
 
-def _rows(model: type[_Parsable[M]]) -> Callable[[Any], list[M]]:
-    """A parser for a JSON array of ``model`` rows."""
+def _rows(model: type[_Parsable[M]]) -> Callable[[Any], Rows[M]]:
+    """A parser for a JSON array of ``model`` rows: a lazy view, each row parsed when read."""
     parse_row = model.from_wire
-
-    def parse(rows: Any) -> list[M]:
-        if not isinstance(rows, list):
-            raise TypeError(f"expected a JSON array, got {type(rows).__name__}")
-        return [parse_row(row) for row in rows]
-
-    return parse
+    return lambda rows: Rows(rows, parse_row)
 
 
 def _order_ref(order_id: str | int | None, client_order_id: str | None) -> dict[str, str]:

@@ -137,6 +137,7 @@ class SlidingWindowLimiter:
 
     __slots__ = (
         "_in_flight",
+        "_lane_slots",
         "_paused_until",
         "_sequence",
         "_stats",
@@ -157,6 +158,8 @@ class SlidingWindowLimiter:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._stats = {lane: LaneStats() for lane in Lane}
+        # One reusable slot object per lane: nothing is allocated per request.
+        self._lane_slots = {lane: _SlidingSlot(self, lane) for lane in Lane}
 
     @property
     def stats(self) -> Mapping[Lane, LaneStats]:
@@ -174,7 +177,7 @@ class SlidingWindowLimiter:
         )
 
     def slot(self, lane: Lane) -> _SlidingSlot:
-        return _SlidingSlot(self, lane)
+        return self._lane_slots[lane]
 
     def pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -195,16 +198,23 @@ class SlidingWindowLimiter:
         if now < self._paused_until:
             return False
         in_flight = self._in_flight
-        return all(in_flight + window.held(now) < window.count for window in self._windows)
+        # A plain loop, not all(...): this runs on every request and a generator costs.
+        for window in self._windows:  # noqa: SIM110
+            if in_flight + window.held(now) >= window.count:
+                return False
+        return True
+
+    def _try_acquire(self, lane: Lane) -> bool:
+        """Take a slot at once if nobody is queued and every window has room."""
+        if self._waiters or not self._has_room(asyncio.get_running_loop().time()):
+            return False
+        self._in_flight += 1
+        self._stats[lane].sent += 1
+        return True
 
     async def _acquire(self, lane: Lane) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        # Fast path: nobody queued and room now, so no future and no suspension.
-        if not self._waiters and self._has_room(now):
-            self._in_flight += 1
-            self._stats[lane].sent += 1
-            return
         waiter: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (lane, next(self._sequence), waiter))
         self._schedule(loop)
@@ -288,7 +298,9 @@ class _SlidingSlot:
         self._lane = lane
 
     async def __aenter__(self) -> None:
-        await self._limiter._acquire(self._lane)
+        # Fast path without suspending: most requests find room.
+        if not self._limiter._try_acquire(self._lane):
+            await self._limiter._acquire(self._lane)
 
     async def __aexit__(
         self,

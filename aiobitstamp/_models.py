@@ -24,12 +24,12 @@ is read, so building it costs next to nothing beyond the JSON decode.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, NoReturn, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 __all__ = [
     "Balance",
@@ -47,6 +47,7 @@ __all__ = [
     "OrderStatus",
     "PriceLevel",
     "PriceLevels",
+    "Rows",
     "Side",
     "Ticker",
     "Trade",
@@ -54,6 +55,8 @@ __all__ = [
     "Vasp",
     "WebSocketToken",
 ]
+
+T = TypeVar("T")
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -254,7 +257,12 @@ class OrderState(enum.Enum):
 # Public market data
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+_TICKER_REQUIRED = frozenset(
+    ("timestamp", "open", "high", "low", "last", "bid", "ask", "vwap", "volume")
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Ticker:
     """``ticker/{pair}/``, ``ticker_hour/{pair}/`` and each row of ``ticker/``.
 
@@ -262,46 +270,120 @@ class Ticker:
     (``"BTC/USD"``) is only present in the all-markets array. ``open_24``,
     ``percent_change_24``, ``side`` (the last trade's taker side, added 2023-07-05) and
     ``market_type`` are ``None`` when absent or ``null``.
+
+    A ticker is polled far more often than all of its ten numbers are read, so it keeps the
+    decoded object (``wire``, read-only) and gives each value, as an exact ``Decimal`` or an
+    aware ``datetime``, when it is read. ``from_wire`` checks that every required field is
+    present; a value that is not a number raises a ``ValueError`` naming the field when read.
     """
 
-    timestamp: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    last: Decimal
-    bid: Decimal
-    ask: Decimal
-    vwap: Decimal
-    volume: Decimal
-    open_24: Decimal | None = None
-    percent_change_24: Decimal | None = None
-    side: Side | None = None
-    pair: str | None = None
-    market_type: str | None = None
+    wire: Mapping[str, Any]
 
     @classmethod
     def from_wire(cls, obj: Any) -> Ticker:
-        """Parse one ticker object."""
+        """Wrap one ticker object after checking its required fields are present."""
+        if obj.__class__ is not dict:
+            _malformed(cls, TypeError(f"expected an object, got {type(obj).__name__}"))
+        if not obj.keys() >= _TICKER_REQUIRED:
+            _malformed(cls, KeyError(min(_TICKER_REQUIRED.difference(obj))))
+        return cls(MappingProxyType(obj))
+
+    def _decimal(self, name: str) -> Decimal:
         try:
-            get = obj.get
-            return cls(
-                timestamp=_unix(obj["timestamp"]),
-                open=_dec(obj["open"]),
-                high=_dec(obj["high"]),
-                low=_dec(obj["low"]),
-                last=_dec(obj["last"]),
-                bid=_dec(obj["bid"]),
-                ask=_dec(obj["ask"]),
-                vwap=_dec(obj["vwap"]),
-                volume=_dec(obj["volume"]),
-                open_24=_opt_dec(get("open_24")),
-                percent_change_24=_opt_dec(get("percent_change_24")),
-                side=_opt_side(get("side")),
-                pair=get("pair"),
-                market_type=get("market_type"),
-            )
+            return _dec(self.wire[name])
         except _PARSE_ERRORS as exc:
-            _malformed(cls, exc)
+            _malformed(Ticker, ValueError(f"field {name!r}: {exc}"))
+
+    def _optional_decimal(self, name: str) -> Decimal | None:
+        try:
+            return _opt_dec(self.wire.get(name))
+        except _PARSE_ERRORS as exc:
+            _malformed(Ticker, ValueError(f"field {name!r}: {exc}"))
+
+    @property
+    def timestamp(self) -> datetime:
+        try:
+            return _unix(self.wire["timestamp"])
+        except _PARSE_ERRORS as exc:
+            _malformed(Ticker, ValueError(f"field 'timestamp': {exc}"))
+
+    @property
+    def open(self) -> Decimal:
+        return self._decimal("open")
+
+    @property
+    def high(self) -> Decimal:
+        return self._decimal("high")
+
+    @property
+    def low(self) -> Decimal:
+        return self._decimal("low")
+
+    @property
+    def last(self) -> Decimal:
+        return self._decimal("last")
+
+    @property
+    def bid(self) -> Decimal:
+        return self._decimal("bid")
+
+    @property
+    def ask(self) -> Decimal:
+        return self._decimal("ask")
+
+    @property
+    def vwap(self) -> Decimal:
+        return self._decimal("vwap")
+
+    @property
+    def volume(self) -> Decimal:
+        return self._decimal("volume")
+
+    @property
+    def open_24(self) -> Decimal | None:
+        return self._optional_decimal("open_24")
+
+    @property
+    def percent_change_24(self) -> Decimal | None:
+        return self._optional_decimal("percent_change_24")
+
+    @property
+    def side(self) -> Side | None:
+        try:
+            return _opt_side(self.wire.get("side"))
+        except _PARSE_ERRORS as exc:
+            _malformed(Ticker, ValueError(f"field 'side': {exc}"))
+
+    @property
+    def pair(self) -> str | None:
+        pair = self.wire.get("pair")
+        return pair if isinstance(pair, str) else None
+
+    @property
+    def market_type(self) -> str | None:
+        market_type = self.wire.get("market_type")
+        return market_type if isinstance(market_type, str) else None
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.pair, self.timestamp, self.open, self.high, self.low, self.last, self.bid,
+            self.ask, self.vwap, self.volume, self.open_24, self.percent_change_24, self.side,
+            self.market_type,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ticker):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (
+            f"Ticker(pair={self.pair!r}, timestamp={self.timestamp!r}, last={self.last!r}, "
+            f"bid={self.bid!r}, ask={self.ask!r}, volume={self.volume!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,38 +409,87 @@ class PriceLevel:
 _level = PriceLevel.from_wire
 
 
-class PriceLevels(Sequence[PriceLevel]):
-    """A read-only, lazy sequence of :class:`PriceLevel` over the rows as decoded.
+class Rows(Sequence[T]):
+    """A read-only, lazy sequence of models over a JSON array as decoded.
 
-    Nothing is converted up front: a row becomes a ``PriceLevel`` (with ``Decimal`` values)
-    only when it is indexed or iterated, so holding a 5,000-level side is free and reading
-    the top few levels costs a few conversions. Slicing returns another lazy view.
+    Nothing is converted up front: a row becomes a model (with ``Decimal`` values) only
+    when it is indexed or iterated, so holding thousands of rows is free and reading the
+    first few costs a few conversions. Slicing returns another lazy view. Every list
+    endpoint of the client answers with one; ``list(rows)`` materialises it.
+
+    The underlying list is shared with the decoded payload, not copied (:attr:`raw_rows`);
+    mutate neither.
+    """
+
+    __slots__ = ("_parse", "_rows")
+    __hash__ = None  # type: ignore[assignment]  # equal views may hold different strings
+
+    def __init__(self, rows: list[Any], parse: Callable[[Any], T]) -> None:
+        if not isinstance(rows, list):
+            raise TypeError(f"expected a JSON array, got {type(rows).__name__}")
+        self._rows = rows
+        self._parse = parse
+
+    @property
+    def raw_rows(self) -> list[Any]:
+        """The wire rows, for callers that want to stay unparsed."""
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Rows[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Rows[T]:
+        if isinstance(index, slice):
+            return self._view(self._rows[index])
+        return self._parse(self._rows[index])
+
+    def _view(self, rows: list[Any]) -> Rows[T]:
+        return Rows(rows, self._parse)
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._parse, self._rows)
+
+    def __reversed__(self) -> Iterator[T]:
+        return map(self._parse, reversed(self._rows))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            if self._rows is other._rows or self._rows == other._rows:
+                return True
+        elif not isinstance(other, (list, tuple)):
+            return NotImplemented
+        # Same numbers may be spelled differently ("1.0" vs "1.00"): compare as models.
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        if not self._rows:
+            return f"{type(self).__name__}(0 rows)"
+        return f"{type(self).__name__}({len(self._rows)} rows, first={self[0]!r})"
+
+
+class PriceLevels(Rows[PriceLevel]):
+    """One side of an order book: a lazy :class:`Rows` of :class:`PriceLevel`.
 
     >>> levels = PriceLevels([["8732.02", "0.5"], ["8731.99", "1.25"]])
     >>> levels[0].price
     Decimal('8732.02')
     >>> len(levels[1:])
     1
-
-    The underlying list is shared with the decoded payload, not copied (:attr:`raw_rows`);
-    mutate neither.
     """
 
-    __slots__ = ("_rows",)
-    __hash__ = None  # type: ignore[assignment]  # equal views may hold different strings
+    __slots__ = ()
 
     def __init__(self, rows: list[Any]) -> None:
-        if not isinstance(rows, list):
-            raise TypeError(f"expected a list of order-book rows, got {type(rows).__name__}")
-        self._rows = rows
+        super().__init__(rows, _level)
 
-    @property
-    def raw_rows(self) -> list[Any]:
-        """The wire rows (lists of strings), for callers that want to stay unparsed."""
-        return self._rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
+    def _view(self, rows: list[Any]) -> PriceLevels:
+        return PriceLevels(rows)
 
     @overload
     def __getitem__(self, index: int) -> PriceLevel: ...
@@ -370,22 +501,6 @@ class PriceLevels(Sequence[PriceLevel]):
         if isinstance(index, slice):
             return PriceLevels(self._rows[index])
         return _level(self._rows[index])
-
-    def __iter__(self) -> Iterator[PriceLevel]:
-        return map(_level, self._rows)
-
-    def __reversed__(self) -> Iterator[PriceLevel]:
-        return map(_level, reversed(self._rows))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PriceLevels):
-            return NotImplemented
-        if self._rows is other._rows or self._rows == other._rows:
-            return True
-        # Same numbers may be spelled differently ("1.0" vs "1.00"): compare as Decimals.
-        return len(self._rows) == len(other._rows) and all(
-            a == b for a, b in zip(self, other, strict=True)
-        )
 
     def __repr__(self) -> str:
         if not self._rows:

@@ -77,7 +77,16 @@ def test_models_are_frozen_and_slotted(model: type) -> None:
 def test_assignment_raises() -> None:
     ticker = Ticker.from_wire(load("ticker_btcusd.json"))
     with pytest.raises(dataclasses.FrozenInstanceError):
+        ticker.wire = {}  # type: ignore[misc]
+    # Ticker's values are read-only properties; CPython before 3.12 reports the frozen
+    # slotted class's refusal as a TypeError (gh-90562).
+    with pytest.raises((dataclasses.FrozenInstanceError, AttributeError, TypeError)):
         ticker.last = Decimal("1")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ticker.wire["last"] = "1"  # type: ignore[index]
+    balance = Balance.from_wire(load("account_balance_btc.json"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        balance.total = Decimal("1")  # type: ignore[misc]
     # No __dict__: new attributes are refused too (CPython 3.10/3.11 raise TypeError here
     # for frozen slotted dataclasses, gh-90562; later versions raise an AttributeError).
     with pytest.raises((AttributeError, TypeError)):
@@ -151,8 +160,19 @@ def test_ticker_missing_required_field_names_model_and_field() -> None:
 def test_ticker_bad_number_is_a_value_error() -> None:
     wire = load("ticker_btcusd.json")
     wire["last"] = "n/a"
-    with pytest.raises(ValueError, match="malformed Ticker payload"):
-        Ticker.from_wire(wire)
+    ticker = Ticker.from_wire(wire)  # values are read lazily...
+    assert ticker.bid == Decimal("37990")
+    with pytest.raises(ValueError, match="malformed Ticker payload.*'last'"):
+        ticker.last  # ...and a bad one fails when read, naming the field  # noqa: B018
+
+
+def test_ticker_equality_and_hash_follow_values() -> None:
+    wire = load("ticker_btcusd.json")
+    respelled = {**wire, "last": "37991.00"}
+    assert Ticker.from_wire(wire) == Ticker.from_wire(respelled)
+    assert hash(Ticker.from_wire(wire)) == hash(Ticker.from_wire(respelled))
+    assert Ticker.from_wire(wire) != Ticker.from_wire({**wire, "last": "1"})
+    assert "last=Decimal('37991')" in repr(Ticker.from_wire(wire))
 
 
 # --- Order book ------------------------------------------------------------------------------
