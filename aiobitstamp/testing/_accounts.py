@@ -1,0 +1,231 @@
+"""Accounts of the emulated exchange: keys, balances with reservations, and orders.
+
+A balance is ``total`` and ``reserved``; ``available = total - reserved``. Placing an order
+reserves what it may spend (counter currency plus the taker fee for a buy, the base amount
+for a sell); fills spend from the order's reservation; closing an order (filled, cancelled,
+expired) releases what is left of it. Every amount is a ``Decimal`` rounded to the
+currency's balance decimals, like the strings ``account_balances/`` sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .._auth import Credentials
+from ._numbers import quantize
+
+if TYPE_CHECKING:
+    from ._market_data import MarketSpec
+    from ._order_book import BookEntry
+
+__all__ = ["PERMISSIONS", "Balance", "FakeAccount", "Fill", "Order"]
+
+# Names for FakeAccount(permissions=...): one per private endpoint family.
+PERMISSIONS = frozenset(
+    {
+        "account_balances",
+        "buy_limit_order",
+        "buy_market_order",
+        "cancel_all_orders",
+        "cancel_order",
+        "open_orders",
+        "order_status",
+        "sell_limit_order",
+        "sell_market_order",
+        "trading_fees",
+        "user_transactions",
+        "websockets_token",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """One currency of an account, as ``account_balances/`` reports it."""
+
+    currency: str
+    total: Decimal
+    available: Decimal
+    reserved: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of an order: ``amount`` base units at ``price`` ticks.
+
+    ``settled`` is the counter amount that changed hands and ``fee`` the fee paid, both in
+    counter currency; ``self_trade_order_id`` names the account's own order on the other side.
+    """
+
+    tid: int
+    price: int
+    amount: int
+    settled: Decimal
+    fee: Decimal
+    time: float
+    self_trade_order_id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """A limit or market order of an account, open or closed."""
+
+    id: int
+    account: FakeAccount
+    market: MarketSpec
+    side: int  # 0 buy, 1 sell
+    price: int  # ticks
+    amount: int  # base units at creation
+    created: float
+    client_order_id: str | None = None
+    limit_price: int | None = None
+    expires_at: float | None = None
+    remaining: int = -1
+    status: str = "Open"
+    reserved: Decimal = Decimal(0)
+    fills: list[Fill] = field(default_factory=list)
+    # Exact counter value traded so far, in total and per fee role. Settlement rounds these
+    # running totals, not each fill, so many small fills cost exactly what one would.
+    traded_value: Decimal = Decimal(0)
+    taker_value: Decimal = Decimal(0)
+    maker_value: Decimal = Decimal(0)
+    entry: BookEntry | None = None  # set while the order rests in the book
+
+    def __post_init__(self) -> None:
+        if self.remaining < 0:
+            self.remaining = self.amount
+
+    @property
+    def is_open(self) -> bool:
+        """True until the order is filled, cancelled or expired."""
+        return self.status == "Open"
+
+
+class FakeAccount:
+    """An account on the emulator: API key, balances, orders, and access rules.
+
+    Create one with :meth:`FakeBitstamp.add_account`. ``frozen``, ``allowed_ips`` and
+    ``permissions`` may be changed at any time to provoke API0006, API0002 and API0003.
+
+    >>> account = fake.add_account("key1", "secret1", {"usd": "1000"})  # doctest: +SKIP
+    >>> account.balance("usd").available  # doctest: +SKIP
+    Decimal('1000.00')
+    """
+
+    __slots__ = (
+        "_balances",
+        "_decimals",
+        "allowed_ips",
+        "credentials",
+        "frozen",
+        "orders",
+        "permissions",
+        "user_id",
+        "websocket_tokens",
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        user_id: int,
+        currency_decimals: Mapping[str, int],
+        balances: Mapping[str, Decimal | str | int] | None = None,
+        frozen: bool = False,
+        allowed_ips: Iterable[str] | None = None,
+        permissions: Iterable[str] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.user_id = user_id
+        self.frozen = frozen
+        self.allowed_ips: frozenset[str] | None = (
+            None if allowed_ips is None else frozenset(allowed_ips)
+        )
+        self.permissions: frozenset[str] | None = None
+        if permissions is not None:
+            self.permissions = frozenset(permissions)
+            unknown = self.permissions - PERMISSIONS
+            if unknown:
+                raise ValueError(
+                    f"unknown permissions {sorted(unknown)}; known: {sorted(PERMISSIONS)}"
+                )
+        self._decimals = dict(currency_decimals)
+        zero = Decimal(0)
+        self._balances: dict[str, list[Decimal]] = {
+            code: [quantize(zero, places), quantize(zero, places)]
+            for code, places in self._decimals.items()
+        }
+        self.orders: dict[int, Order] = {}
+        # Token -> expiry (server seconds) of websockets_token/ answers, for the stream server.
+        self.websocket_tokens: dict[str, float] = {}
+        for currency, amount in (balances or {}).items():
+            self.set_balance(currency, amount)
+
+    def __repr__(self) -> str:
+        return f"FakeAccount(api_key={self.api_key!r}, user_id={self.user_id})"
+
+    @property
+    def api_key(self) -> str:
+        """The account's API key (the secret stays inside ``credentials``)."""
+        return self.credentials.api_key
+
+    def _slot(self, currency: str) -> list[Decimal]:
+        try:
+            return self._balances[currency.lower()]
+        except KeyError:
+            raise ValueError(f"unknown currency {currency!r}") from None
+
+    def balance(self, currency: str) -> Balance:
+        """Total, available and reserved amounts of ``currency``."""
+        total, reserved = self._slot(currency)
+        return Balance(currency.lower(), total, total - reserved, reserved)
+
+    def balances(self) -> list[Balance]:
+        """Every listed currency, in catalogue order."""
+        return [self.balance(code) for code in self._balances]
+
+    def set_balance(self, currency: str, total: Decimal | str | int) -> None:
+        """Set the total of ``currency``; it may not fall below what open orders reserve."""
+        slot = self._slot(currency)
+        value = quantize(Decimal(total), self._decimals[currency.lower()])
+        if value < slot[1]:
+            raise ValueError(f"{currency} total {value} is below the reserved {slot[1]}")
+        slot[0] = value
+
+    def open_orders(self, market: MarketSpec | None = None) -> list[Order]:
+        """Open orders, oldest first, optionally of one market."""
+        return [
+            o for o in self.orders.values() if o.is_open and (market is None or o.market is market)
+        ]
+
+    # -- bookkeeping used by the trading engine -----------------------------------------
+
+    def decimals(self, currency: str) -> int:
+        """Balance decimals of ``currency``."""
+        return self._decimals[currency]
+
+    def reserve(self, order: Order, currency: str, amount: Decimal) -> None:
+        """Move ``amount`` from available to reserved on behalf of ``order``."""
+        self._slot(currency)[1] += amount
+        order.reserved += amount
+
+    def release(self, order: Order, currency: str, amount: Decimal | None = None) -> None:
+        """Give back ``amount`` (default: all) of what ``order`` still reserves."""
+        amount = order.reserved if amount is None else min(amount, order.reserved)
+        self._slot(currency)[1] -= amount
+        order.reserved -= amount
+
+    def spend(self, order: Order, currency: str, amount: Decimal) -> None:
+        """Pay ``amount`` for a fill of ``order``, out of its reservation first."""
+        slot = self._slot(currency)
+        from_reserve = min(amount, order.reserved)
+        slot[1] -= from_reserve
+        order.reserved -= from_reserve
+        slot[0] -= amount
+
+    def credit(self, currency: str, amount: Decimal) -> None:
+        """Receive ``amount`` from a fill."""
+        self._slot(currency)[0] += amount
