@@ -9,6 +9,7 @@
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from ._auth import Credentials, QuerySigning
 from ._client import Client, RequestRecord
@@ -64,6 +65,20 @@ from ._models import (
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts, Transport
 
+if TYPE_CHECKING:
+    from ._redis_limiter import RedisLimiter
+
+
+def __getattr__(name: str) -> Any:
+    # RedisLimiter needs the optional 'redis' package: import it only when asked for, so
+    # 'import aiobitstamp' works without it.
+    if name == "RedisLimiter":
+        from ._redis_limiter import RedisLimiter
+
+        return RedisLimiter
+    raise AttributeError(f"module 'aiobitstamp' has no attribute {name!r}")
+
+
 try:
     __version__ = version("aiobitstamp")
 except PackageNotFoundError:  # running from a source tree that was never installed
@@ -110,6 +125,7 @@ __all__ = [
     "PriceLevels",
     "QuerySigning",
     "RateLimitError",
+    "RedisLimiter",
     "Request",
     "RequestRecord",
     "RequestTimeoutError",
