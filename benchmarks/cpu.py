@@ -144,25 +144,33 @@ async def check_book_is_exact(
 
 async def book_parse_only(url: str) -> tuple[float, float, float, int]:
     """``orjson.loads`` + ``OrderBook.from_wire`` against ``orjson.loads`` of the same bytes."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url + "/api/v2/order_book/btcusd/") as answer:
-            body = await answer.read()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url + "/api/v2/order_book/btcusd/") as answer,
+    ):
+        body = await answer.read()
     levels = len(orjson.loads(body)["bids"])
     loads = min(timeit.repeat(lambda: orjson.loads(body), number=50, repeat=15)) / 50
-    ours = min(
-        timeit.repeat(lambda: OrderBook.from_wire(orjson.loads(body)), number=50, repeat=15)
-    ) / 50
-    every_level = min(
-        timeit.repeat(
-            lambda: [lv.price for lv in OrderBook.from_wire(orjson.loads(body)).bids],
-            number=5,
-            repeat=5,
+    ours = (
+        min(timeit.repeat(lambda: OrderBook.from_wire(orjson.loads(body)), number=50, repeat=15))
+        / 50
+    )
+    every_level = (
+        min(
+            timeit.repeat(
+                lambda: [lv.price for lv in OrderBook.from_wire(orjson.loads(body)).bids],
+                number=5,
+                repeat=5,
+            )
         )
-    ) / 5
+        / 5
+    )
     return loads * 1e6, ours * 1e6, every_level * 1e6, levels
 
 
-async def ours_vs_ccxt(url: str, ca_file: Path, rounds: int, calls: int) -> list[tuple[str, float, float, float]]:
+async def ours_vs_ccxt(
+    url: str, ca_file: Path, rounds: int, calls: int
+) -> list[tuple[str, float, float, float]]:
     import ccxt.async_support as ccxt_async
 
     context = ssl.create_default_context(cafile=str(ca_file))
@@ -243,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = ("--no-rate-limit", "--certfile", str(cert), "--keyfile", str(key))
         with standalone_emulator(*extra) as url:
             rows = asyncio.run(ours_vs_ccxt(url, ca, args.rounds, args.requests))
-    print(f"\nover HTTPS (ccxt signs only https URLs correctly)")
+    print("\nover HTTPS (ccxt signs only https URLs correctly)")
     print(f"{'scenario':34} {'aiobitstamp':>12} {'ccxt':>15} {'ratio':>7}")
     for name, ours, ccxt_cpu, ratio in rows:
         print(f"{name:34} {ours:12.1f} {ccxt_cpu:15.1f} {ratio:7.3f}")

@@ -1,2 +1,350 @@
+"""Rate limiters against a strict exchange: aiobitstamp, ccxt's throttle, a plain aiolimiter.
+
+Each contender drives its own emulator (strict sliding windows, answering 400.002 past them)
+with 50 concurrent tasks for the same wall time, all at once, so they share the machine's
+noise. Then, without a network, each is given a backlog of public requests followed by one
+cancel, to see how long the cancel waits.
+
+Printed per contender: the most requests the exchange saw in any sliding window of each
+limit (must not exceed the limit), accepted requests as a share of what the limits allow
+over the run (a perfect limiter scores 100%), rejections, and the cancel's wait.
+
+    python -m benchmarks limiter [--seconds 75] [--limits 40/1,600/60] [--backlog 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+import aiobitstamp
+from aiobitstamp.testing import FakeBitstamp
+
+ROOT = Path(__file__).resolve().parents[1]
+Limits = tuple[tuple[int, float], ...]
+Gate = Callable[[], AbstractAsyncContextManager[object]]
+
+
+@dataclass
+class Outcome:
+    name: str
+    arrivals: list[float]
+    accepted: int
+    rejected: int
+    elapsed: float
+
+
+def max_in_window(times: list[float], seconds: float) -> int:
+    """The most events inside any half-open window of ``seconds``."""
+    ordered = sorted(times)
+    best = 0
+    for i, start in enumerate(ordered):
+        best = max(best, bisect.bisect_left(ordered, start + seconds, lo=i) - i)
+    return best
+
+
+def most_allowed(limits: Limits, duration: float) -> int:
+    """How many requests the limits admit in ``duration`` seconds at best: admit each as
+    early as every window allows (greedy is optimal for count-per-window limits)."""
+    admitted: list[float] = []
+    now = 0.0
+    while True:
+        for count, seconds in limits:
+            if len(admitted) >= count:
+                now = max(now, admitted[-count] + seconds)
+        if now >= duration:
+            return len(admitted)
+        admitted.append(now)
+
+
+def parse_limits(text: str) -> Limits:
+    pairs = []
+    for part in text.split(","):
+        count, seconds = part.split("/")
+        pairs.append((int(count), float(seconds)))
+    return tuple(pairs)
+
+
+# -- contenders ------------------------------------------------------------------------
+
+
+def aiolimiter_gate(limits: Limits) -> Gate:
+    buckets = [AsyncLimiter(count, seconds) for count, seconds in limits]
+
+    @asynccontextmanager
+    async def gate() -> AsyncIterator[None]:
+        for bucket in buckets:
+            await bucket.acquire()
+        yield
+
+    return gate
+
+
+def ccxt_gate(rate_limit_ms: float | None) -> Gate:
+    import ccxt.async_support as ccxt_async
+
+    config: dict[str, object] = {"enableRateLimit": True}
+    if rate_limit_ms is not None:
+        config["rateLimit"] = rate_limit_ms
+    exchange = ccxt_async.bitstamp(config)
+
+    @asynccontextmanager
+    async def gate() -> AsyncIterator[None]:
+        if exchange.throttler is None:
+            exchange.init_throttler()
+        await exchange.throttle(1)
+        yield
+
+    return gate
+
+
+def ours_gate(limits: Limits) -> Gate:
+    limiter = aiobitstamp.SlidingWindowLimiter(limits)
+    return lambda: limiter.slot(aiobitstamp.Lane.PUBLIC)
+
+
+async def sustained(name: str, gate: Gate, limits: Limits, seconds: float) -> Outcome:
+    async with FakeBitstamp(rate_limits=limits, record_arrivals=True) as fake:
+        url = fake.url + "/api/v2/ticker/btcusd/"
+        stop = time.monotonic() + seconds
+        accepted = rejected = 0
+        async with aiohttp.ClientSession() as session:
+
+            async def worker() -> None:
+                nonlocal accepted, rejected
+                while time.monotonic() < stop:
+                    async with gate():
+                        if time.monotonic() >= stop:
+                            return
+                        async with session.get(url) as answer:
+                            await answer.read()
+                    if answer.status == 200:
+                        accepted += 1
+                    else:
+                        rejected += 1
+
+            await asyncio.gather(*(worker() for _ in range(50)))
+        # Workers still queued at the deadline leave without sending: the run lasted
+        # exactly `seconds`.
+        return Outcome(name, list(fake.arrivals), accepted, rejected, seconds)
+
+
+async def cancel_wait(
+    name: str, acquire: Callable[[str], Awaitable[object]], backlog: int, cap: float
+) -> tuple[float | None, int]:
+    """Seconds a cancel queued behind ``backlog`` public requests waits, and how many
+    public requests went out before it (``None`` seconds when still waiting at ``cap``)."""
+    sent: list[str] = []
+
+    async def request(kind: str) -> None:
+        await acquire(kind)
+        sent.append(kind)
+
+    public = [asyncio.create_task(request("public")) for _ in range(backlog)]
+    await asyncio.sleep(0.05)  # let the first burst leave and the rest queue up
+    ahead = len(sent)
+    queued = time.monotonic()
+    cancel = asyncio.create_task(request("cancel"))
+    try:
+        await asyncio.wait_for(asyncio.shield(cancel), cap)
+        waited: float | None = time.monotonic() - queued
+    except asyncio.TimeoutError:
+        waited = None
+    went_ahead = (sent.index("cancel") if "cancel" in sent else len(sent)) - ahead
+    for task in [*public, cancel]:
+        task.cancel()
+    await asyncio.gather(*public, cancel, return_exceptions=True)
+    return waited, went_ahead
+
+
+def cancel_contenders(
+    limits: Limits, ccxt_ms: float | None
+) -> dict[str, Callable[[str], Awaitable[object]]]:
+    """acquire(kind) for each contender; only aiobitstamp knows a cancel from the rest."""
+    limiter = aiobitstamp.SlidingWindowLimiter(limits)
+
+    async def ours(kind: str) -> None:
+        lane = aiobitstamp.Lane.CANCEL if kind == "cancel" else aiobitstamp.Lane.PUBLIC
+        async with limiter.slot(lane):
+            await asyncio.sleep(0.001)  # the request's round trip
+
+    plain = aiolimiter_gate(limits)
+
+    async def bucket(kind: str) -> None:
+        async with plain():
+            await asyncio.sleep(0.001)
+
+    throttled = ccxt_gate(ccxt_ms)
+
+    async def ccxt(kind: str) -> None:
+        async with throttled():
+            await asyncio.sleep(0.001)
+
+    return {"aiobitstamp": ours, "aiolimiter bucket": bucket, "ccxt throttle": ccxt}
+
+
+# -- several processes sharing one limit through Redis --------------------------------------
+
+WORKER = r"""
+import asyncio, json, sys, time
+import aiobitstamp
+from aiobitstamp._redis_limiter import RedisLimiter
+
+async def main(url, redis_url, key, seconds, limits):
+    limiter = RedisLimiter(redis_url, key=key, limits=limits)
+    client = aiobitstamp.Client(base_url=url, limiter=limiter, validate_markets=False,
+                                retry=aiobitstamp.RetryPolicy(max_attempts=1))
+    stop = time.monotonic() + seconds
+    accepted = rejected = 0
+    async with client:
+        async def worker():
+            nonlocal accepted, rejected
+            while time.monotonic() < stop:
+                try:
+                    await client.ticker("btcusd")
+                    accepted += 1
+                except aiobitstamp.RateLimitError:
+                    rejected += 1
+        await asyncio.gather(*(worker() for _ in range(13)))
+    await limiter.aclose()
+    print(json.dumps({"accepted": accepted, "rejected": rejected}))
+
+url, redis_url, key = sys.argv[1:4]
+seconds, limits = float(sys.argv[4]), tuple(map(tuple, json.loads(sys.argv[5])))
+asyncio.run(main(url, redis_url, key, seconds, limits))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def redis_processes(limits: Limits, seconds: float, processes: int) -> Outcome | None:
+    server = shutil.which("redis-server")
+    if server is None:
+        return None
+    import json
+
+    import redis.asyncio as aioredis
+
+    port = free_port()
+    redis_server = subprocess.Popen(  # noqa: ASYNC220  (started once, before any timing)
+        [server, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    try:
+        probe = aioredis.from_url(redis_url)
+        for _ in range(200):
+            try:
+                await probe.ping()
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        await probe.aclose()
+        async with FakeBitstamp(rate_limits=limits, record_arrivals=True) as fake:
+            with tempfile.TemporaryDirectory() as tmp:
+                script = Path(tmp) / "worker.py"
+                script.write_text(WORKER)
+                env = {**os.environ, "PYTHONPATH": str(ROOT)}
+                started = time.monotonic()
+                workers = [
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        str(script),
+                        fake.url,
+                        redis_url,
+                        "bench",
+                        str(seconds),
+                        json.dumps(limits),
+                        stdout=subprocess.PIPE,
+                        env=env,
+                    )
+                    for _ in range(processes)
+                ]
+                outputs = [await worker.communicate() for worker in workers]
+                elapsed = time.monotonic() - started
+            counts = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+            return Outcome(
+                f"aiobitstamp, {processes} processes on Redis",
+                list(fake.arrivals),
+                sum(c["accepted"] for c in counts),
+                fake.stats.rate_limited,
+                elapsed,
+            )
+    finally:
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+
+
+# -- report -----------------------------------------------------------------------------
+
+
+def report(outcomes: list[Outcome], limits: Limits) -> None:
+    heads = "".join(f"{f'max/{c} per {s:g}s':>18}" for c, s in limits)
+    print(f"{'contender':36}{heads}{'accepted/allowed':>18}{'rejected':>10}")
+    for outcome in outcomes:
+        windows = "".join(f"{max_in_window(outcome.arrivals, s):>14}/{c:<3}" for c, s in limits)
+        allowed = most_allowed(limits, outcome.elapsed)
+        share = outcome.accepted / allowed
+        print(f"{outcome.name:36}{windows}{share:>17.1%}{outcome.rejected:>10}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    limits = parse_limits(args.limits)
+    short_count, short_seconds = min(limits, key=lambda pair: pair[1])
+    tight_ms = max(seconds / count for count, seconds in limits) * 1000
+    print(
+        f"limits {limits}; {args.seconds:g} s of 50 tasks per contender, all at once "
+        f"(ccxt ships rateLimit 75 ms for Bitstamp; 'tuned' uses {tight_ms:g} ms, the "
+        "tightest sustained rate)"
+    )
+    contenders = {
+        "aiobitstamp SlidingWindowLimiter": ours_gate(limits),
+        "aiolimiter buckets (one per limit)": aiolimiter_gate(limits),
+        "ccxt throttle as shipped (75 ms)": ccxt_gate(None),
+        f"ccxt throttle tuned ({tight_ms:g} ms)": ccxt_gate(tight_ms),
+    }
+    outcomes = await asyncio.gather(
+        *(sustained(name, gate, limits, args.seconds) for name, gate in contenders.items())
+    )
+    shared = None if args.no_redis else await redis_processes(limits, args.seconds, 4)
+    report([*outcomes, *([shared] if shared else [])], limits)
+    if shared is None and not args.no_redis:
+        print("(redis-server not found: the 4-process Redis row was skipped)")
+
+    print(
+        f"\ncancel queued behind {args.backlog} public requests "
+        f"(limit {short_count} per {short_seconds:g} s; waiting capped at {args.cap:g} s)"
+    )
+    for name, acquire in cancel_contenders(limits, tight_ms).items():
+        waited, ahead = await cancel_wait(name, acquire, args.backlog, args.cap)
+        shown = f"{waited:.3f} s" if waited is not None else f"> {args.cap:g} s"
+        print(f"  {name:22} waited {shown:>10}; public requests sent ahead of it: {ahead}")
+
+
 def main(argv: list[str]) -> None:
-    raise SystemExit("not written yet")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks limiter")
+    parser.add_argument("--seconds", type=float, default=75.0)
+    parser.add_argument("--limits", default="40/1,600/60")
+    parser.add_argument("--backlog", type=int, default=5000)
+    parser.add_argument("--cap", type=float, default=10.0)
+    parser.add_argument("--no-redis", action="store_true")
+    asyncio.run(run(parser.parse_args(argv)))

@@ -125,8 +125,11 @@ def test_response_codes(code: str, cls: type[ExchangeError]) -> None:
 
 
 def test_rate_limit_carries_retry_after() -> None:
-    payload = {"status": "error", "reason": "Request rejected due to exceeded rate limit.",
-               "response_code": "400.002"}
+    payload = {
+        "status": "error",
+        "reason": "Request rejected due to exceeded rate limit.",
+        "response_code": "400.002",
+    }
     error = error_from_response(400, payload, method="GET", path="/x", retry_after="3")
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 3.0
@@ -139,8 +142,10 @@ def test_rate_limit_carries_retry_after() -> None:
 def test_field_errors_are_flattened_and_classified() -> None:
     payload = {
         "status": "error",
-        "reason": {"amount": ["Ensure that there are no more than 8 decimal places."],
-                   "__all__": [""]},
+        "reason": {
+            "amount": ["Ensure that there are no more than 8 decimal places."],
+            "__all__": [""],
+        },
     }
     error = error_from_response(400, payload, method="POST", path="/api/v2/buy/btcusd/")
     assert isinstance(error, InvalidOrderError)
@@ -154,19 +159,44 @@ def test_field_errors_are_flattened_and_classified() -> None:
         ({"error": "API key not found"}, AuthenticationError),
         ({"error": "Invalid nonce"}, InvalidNonceError),
         ({"error": "Order not found."}, OrderNotFoundError),
-        ({"error": "Bitstamp.net is under scheduled maintenance. We'll be back soon."},
-         ExchangeUnavailableError),
-        ({"status": "error", "reason": {"__all__": ["Minimum order size is 10.0 EUR."]}},
-         InvalidOrderError),
-        ({"status": "error", "reason": {"__all__": [
-            "You need 100 USD to open that order. Check your account balance for details."]}},
-         InsufficientFundsError),
-        ({"status": "error", "reason": {"__all__": ["Price is more than 20% above market price."]}},
-         InvalidOrderError),
-        ({"status": "error", "reason": {"__all__": [
-            "Trading is currently unavailable for your account."]}}, AccountSuspendedError),
-        ({"error": {"address": ["Ensure this value has at least 26 characters."]}},
-         BadRequestError),
+        (
+            {"error": "Bitstamp.net is under scheduled maintenance. We'll be back soon."},
+            ExchangeUnavailableError,
+        ),
+        (
+            {"status": "error", "reason": {"__all__": ["Minimum order size is 10.0 EUR."]}},
+            InvalidOrderError,
+        ),
+        (
+            {
+                "status": "error",
+                "reason": {
+                    "__all__": [
+                        "You need 100 USD to open that order. "
+                        "Check your account balance for details."
+                    ]
+                },
+            },
+            InsufficientFundsError,
+        ),
+        (
+            {
+                "status": "error",
+                "reason": {"__all__": ["Price is more than 20% above market price."]},
+            },
+            InvalidOrderError,
+        ),
+        (
+            {
+                "status": "error",
+                "reason": {"__all__": ["Trading is currently unavailable for your account."]},
+            },
+            AccountSuspendedError,
+        ),
+        (
+            {"error": {"address": ["Ensure this value has at least 26 characters."]}},
+            BadRequestError,
+        ),
     ],
 )
 def test_legacy_shapes(payload: dict[str, object], cls: type[ExchangeError]) -> None:

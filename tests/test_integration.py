@@ -194,7 +194,9 @@ async def test_fifty_tasks_never_trip_the_exchange_limit() -> None:
     first = arrivals[0]
     full_windows = int((arrivals[-1] - first) // 5.0)
     assert full_windows >= 2
-    per_window = [sum(1 for t in arrivals if first + k * 5 <= t < first + (k + 1) * 5)
-                  for k in range(full_windows)]
+    per_window = [
+        sum(1 for t in arrivals if first + k * 5 <= t < first + (k + 1) * 5)
+        for k in range(full_windows)
+    ]
     assert max(per_window) <= 300
     assert sum(per_window) / (300 * full_windows) >= 0.97

@@ -162,7 +162,7 @@ def test_ticker_bad_number_is_a_value_error() -> None:
     wire["last"] = "n/a"
     ticker = Ticker.from_wire(wire)  # values are read lazily...
     assert ticker.bid == Decimal("37990")
-    with pytest.raises(ValueError, match="malformed Ticker payload.*'last'"):
+    with pytest.raises(ValueError, match=r"malformed Ticker payload.*'last'"):
         ticker.last  # ...and a bad one fails when read, naming the field  # noqa: B018
 
 
