@@ -464,6 +464,16 @@ class Client:
         self._markets = {market.market_symbol: market for market in markets}
         return markets
 
+    async def market(self, pair: str) -> Market:
+        """One market's catalogue entry (decimals, minimum order value), from the
+        catalogue this client loads once."""
+        market_symbol(pair)
+        markets = self._markets if self._markets is not None else await self._load_markets()
+        found = markets.get(pair)
+        if found is None:
+            raise UnknownMarketError(f"unknown market {pair!r}; Client.markets() lists them all")
+        return found
+
     async def ticker(self, pair: str) -> Ticker:
         """The 24-hour ticker of one market, e.g. ``await client.ticker("btcusd")``."""
         await self._market(pair)
@@ -573,11 +583,33 @@ class Client:
         """The EUR/USD conversion rate Bitstamp uses."""
         return await self._request("GET", "eur_usd/", Lane.PUBLIC, parse=EurUsdRate.from_wire)
 
-    async def travel_rule_vasps(self) -> list[Vasp]:
-        """Virtual asset service providers known to the travel rule."""
-        return await self._request(
-            "GET", "travel_rule/vasps/", Lane.PUBLIC, parse=Vasp.list_from_wire
-        )
+    async def travel_rule_vasps(self, *, per_page: int = 100) -> list[Vasp]:
+        """Every virtual asset service provider known to the travel rule, from all pages."""
+        return [vasp async for vasp in self.iter_travel_rule_vasps(per_page=per_page)]
+
+    async def iter_travel_rule_vasps(self, *, per_page: int = 100) -> AsyncIterator[Vasp]:
+        """The VASP list, page by page, as it streams in.
+
+        >>> names = [v.name async for v in client.iter_travel_rule_vasps()]  # doctest: +SKIP
+        """
+        if isinstance(per_page, bool) or not isinstance(per_page, int) or not per_page >= 1:
+            raise InvalidParameterError(f"per_page must be a positive int, got {per_page!r}")
+        page = 1
+        while True:
+            rows = await self._request(
+                "GET",
+                "travel_rule/vasps/",
+                Lane.PUBLIC,
+                query={"page": page, "per_page": per_page},
+                parse=Vasp.list_from_wire,
+            )
+            for vasp in rows:
+                yield vasp
+            # A short page is the last one. (Whether the envelope's `count` means VASPs or
+            # pages is undocumented, so it is not trusted to end the walk.)
+            if len(rows) < per_page:
+                return
+            page += 1
 
     # -- private: account -----------------------------------------------------------------
 

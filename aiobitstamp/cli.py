@@ -45,8 +45,8 @@ async def demo(pair: str = "btcusd") -> None:
                     print(f"balance {balance.currency}: {balance.available} available")
 
             # A resting buy 5% under the best bid, rounded to the market's tick.
-            markets = {market.market_symbol: market for market in await client.markets()}
-            tick = Decimal(1).scaleb(-markets[pair].counter_decimals)
+            market = await client.market(pair)
+            tick = Decimal(1).scaleb(-market.counter_decimals)
             reference = bid.price if bid is not None else ticker.last
             price = (reference * Decimal("0.95")).quantize(tick)
             order = await client.buy_limit(pair, Decimal("0.01"), price, client_order_id="demo-1")

@@ -395,3 +395,49 @@ async def test_lanes_reach_the_hook() -> None:
         ("/api/v2/cancel_order/", Lane.CANCEL),
         ("/api/v2/open_orders/", Lane.PRIVATE_READ),
     ]
+
+
+async def test_iter_ohlc_walks_a_gap_without_losing_what_follows() -> None:
+    # Candles exist for [0, 600) and again from 500_000 on: a long halt in between. The
+    # walker must cross the empty pages and go on, never yield twice, never stop early.
+    step, halt_end = 60, 500_040
+    available = [t for t in range(0, 600, step)] + list(range(halt_end, halt_end + 600, step))
+
+    def ohlc(request: Request) -> Response:
+        query = dict(parse_qsl(request.url.split("?", 1)[1]))
+        start, end, limit = int(query["start"]), int(query["end"]), int(query["limit"])
+        rows = [t for t in available if start <= t <= end][:limit]
+        candles = [
+            {"timestamp": str(t), "open": "1", "high": "2", "low": "0.5", "close": "1.5",
+             "volume": "3"}
+            for t in rows
+        ]  # fmt: skip
+        return json_response({"data": {"pair": "BTC/USD", "ohlc": candles}})
+
+    transport = exchange({"/api/v2/ohlc/btcusd/": ohlc})
+    async with Client(transport=transport) as client:
+        seen = [
+            int(c.timestamp.timestamp())
+            async for c in client.iter_ohlc("btcusd", step, 0, halt_end + 600 - step)
+        ]
+    assert seen == available
+    assert len(paths(transport)) < 20  # pages of 1000 candles, not one request per candle
+
+
+async def test_market_lookup_and_lazy_rows() -> None:
+    rows = [
+        {"currency": "usd", "total": "10.50", "available": "10.00", "reserved": "0.50"},
+        {"currency": "btc", "total": "1", "available": "1", "reserved": "0"},
+    ]
+    routes = {"/api/v2/account_balances/": lambda r: signed_ok(r, rows)}
+    async with Client(KEY, SECRET, transport=exchange(routes)) as client:
+        market = await client.market("btcusd")
+        assert market.base_decimals == 8 and market.counter_currency == "USD"
+        with pytest.raises(UnknownMarketError):
+            await client.market("zzzusd")
+        balances = await client.account_balances()
+    assert len(balances) == 2
+    assert balances[0].reserved == Decimal("0.50")
+    assert [b.currency for b in balances[1:]] == ["btc"]
+    assert balances == [balances[0], balances[1]]  # compares equal to a plain list
+    assert balances.raw_rows is not None and balances.raw_rows[1]["currency"] == "btc"

@@ -63,7 +63,9 @@ async def test_public_market_data(client: Client, fake: FakeBitstamp) -> None:
     assert await client.currencies()
     rate = await client.eur_usd()
     assert rate.buy > 0 and rate.sell > 0
-    assert isinstance(await client.travel_rule_vasps(), list)
+    vasps = await client.travel_rule_vasps(per_page=40)  # 250 VASPs: seven pages
+    assert [v.name for v in vasps] == [f"VASP {i:03d}" for i in range(250)]
+    assert fake.stats.paths["/api/v2/travel_rule/vasps/"] == 7
 
 
 async def test_full_order_book_is_exact(client: Client, fake: FakeBitstamp) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
@@ -179,6 +180,10 @@ def _gaussish(value: int) -> float:
     return (_unit(value) + _unit(value + 1) + _unit(value + 2) - 1.5) * 2.0
 
 
+# How many VASPs travel_rule/vasps/ lists, across its pages.
+_VASP_COUNT = 250
+
+
 class Candle(NamedTuple):
     """One OHLC candle in ticks (prices) and 1e-8 units (volume)."""
 
@@ -333,14 +338,21 @@ class MarketData:
         }
 
     @staticmethod
-    def vasps_payload() -> dict[str, object]:
-        """``travel_rule/vasps/``: a short, fixed VASP list with its pagination block."""
-        vasps = [
-            {"uuid": "6f0e6c1e-3a52-4c1f-9d0c-1b8f0c2d7a01", "name": "Example Exchange Ltd."},
-            {"uuid": "a3d1f2b4-5c6e-4f70-8a9b-0c1d2e3f4a02", "name": "Sample Custody GmbH"},
-            {"uuid": "0c9b8a7f-6e5d-4c3b-2a19-0f8e7d6c5b03", "name": "Demo Wallet S.A."},
+    def vasps_payload(page: int, per_page: int) -> dict[str, object]:
+        """``travel_rule/vasps/``: one page of a fixed list of 250 VASPs.
+
+        The list is long enough that a client has to page through it; ``count`` is the
+        number of VASPs on all pages, ``size`` the page size asked for.
+        """
+        start = (page - 1) * per_page
+        rows = [
+            {
+                "uuid": str(uuid.UUID(int=0x5A5B_0000 + index, version=4)),
+                "name": f"VASP {index:03d}",
+            }
+            for index in range(start, min(start + per_page, _VASP_COUNT))
         ]
-        return {"data": vasps, "pagination": {"page": 1, "size": len(vasps), "count": len(vasps)}}
+        return {"data": rows, "pagination": {"page": page, "size": per_page, "count": _VASP_COUNT}}
 
     # -- history ------------------------------------------------------------------------
 

@@ -203,7 +203,6 @@ class FakeBitstamp:
             "trading_pairs": orjson.dumps(self._market_data.trading_pairs_payload()),
             "currencies": orjson.dumps(self._market_data.currencies_payload()),
             "eur_usd": orjson.dumps(self._market_data.eur_usd_payload()),
-            "vasps": orjson.dumps(self._market_data.vasps_payload()),
         }
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -467,7 +466,7 @@ class FakeBitstamp:
             ("trading-pairs-info/", lambda _: static["trading_pairs"], True),
             ("currencies/", lambda _: static["currencies"], True),
             ("eur_usd/", lambda _: static["eur_usd"], True),
-            ("travel_rule/vasps/", lambda _: static["vasps"], True),
+            ("travel_rule/vasps/", self._vasps, True),
         ):
             router.add_get(_API + path, public(endpoint, query_allowed=query_allowed))
         engine = self._engine
@@ -544,6 +543,22 @@ class FakeBitstamp:
         now = self.server_time()
         trades = self._market_data.trades(market, now - window, now)
         return [self._market_data.trade_payload(market, trade) for trade in trades]
+
+    def _vasps(self, request: web.Request) -> object:
+        errors: dict[str, list[str]] = {}
+        values: dict[str, int] = {}
+        for name, default, highest in (("page", 1, 10**6), ("per_page", 100, 1000)):
+            text = request.query.get(name, "")
+            try:
+                values[name] = int(text) if text else default
+            except ValueError:
+                errors[name] = ["Not a valid integer."]
+                continue
+            if not 1 <= values[name] <= highest:
+                errors[name] = [f"Must be between 1 and {highest}."]
+        if errors:
+            raise ApiError.coded("400.001", errors)
+        return self._market_data.vasps_payload(values["page"], values["per_page"])
 
     def _ohlc(self, request: web.Request) -> object:
         market = self._market(request.match_info["pair"])
