@@ -317,8 +317,11 @@ class Client:
             except BitstampError as error:
                 if timed:
                     self._record(method, path, lane, attempt, response, queued, started, error)
-                if isinstance(error, RateLimitError) and limiter is not None:
+                rate_limited = isinstance(error, RateLimitError)
+                if rate_limited and limiter is not None:
+                    # Everyone sharing the limit slows down, whether or not this one retries.
                     limiter.record_rejection(lane)
+                    limiter.pause(self._retry.delay(error, attempt))
                 if (
                     isinstance(error, TimestampOutOfBoundsError)
                     and not skew_corrected
@@ -329,11 +332,8 @@ class Client:
                     continue
                 if not self._retry.should_retry(error, attempt, idempotent=idempotent):
                     raise
-                delay = self._retry.delay(error, attempt)
-                if isinstance(error, RateLimitError) and limiter is not None:
-                    limiter.pause(delay)
-                else:
-                    await asyncio.sleep(delay)
+                if not (rate_limited and limiter is not None):  # else the pause paces us
+                    await asyncio.sleep(self._retry.delay(error, attempt))
                 continue
             if timed:
                 self._record(method, path, lane, attempt, response, queued, started, None)

@@ -256,8 +256,8 @@ async def redis_processes(limits: Limits, seconds: float, processes: int) -> Out
             try:
                 await probe.ping()
                 break
-            except OSError:
-                await asyncio.sleep(0.02)
+            except (OSError, aioredis.ConnectionError):
+                await asyncio.sleep(0.02)  # redis-server is still starting
         await probe.aclose()
         async with FakeBitstamp(rate_limits=limits, record_arrivals=True) as fake:
             with tempfile.TemporaryDirectory() as tmp:
@@ -297,14 +297,15 @@ async def redis_processes(limits: Limits, seconds: float, processes: int) -> Out
 # -- report -----------------------------------------------------------------------------
 
 
-def report(outcomes: list[Outcome], limits: Limits) -> None:
+def report(outcomes: list[Outcome], limits: Limits, *, header: bool = True) -> None:
     heads = "".join(f"{f'max/{c} per {s:g}s':>18}" for c, s in limits)
-    print(f"{'contender':36}{heads}{'accepted/allowed':>18}{'rejected':>10}")
+    if header:
+        print(f"{'contender':36}{heads}{'accepted/allowed':>18}{'rejected':>10}")
     for outcome in outcomes:
         windows = "".join(f"{max_in_window(outcome.arrivals, s):>14}/{c:<3}" for c, s in limits)
         allowed = most_allowed(limits, outcome.elapsed)
         share = outcome.accepted / allowed
-        print(f"{outcome.name:36}{windows}{share:>17.1%}{outcome.rejected:>10}")
+        print(f"{outcome.name:36}{windows}{share:>17.1%}{outcome.rejected:>10}", flush=True)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -325,10 +326,13 @@ async def run(args: argparse.Namespace) -> None:
     outcomes = await asyncio.gather(
         *(sustained(name, gate, limits, args.seconds) for name, gate in contenders.items())
     )
-    shared = None if args.no_redis else await redis_processes(limits, args.seconds, 4)
-    report([*outcomes, *([shared] if shared else [])], limits)
-    if shared is None and not args.no_redis:
-        print("(redis-server not found: the 4-process Redis row was skipped)")
+    report(outcomes, limits)
+    if not args.no_redis:
+        shared = await redis_processes(limits, args.seconds, 4)
+        if shared is None:
+            print("(redis-server not found: the 4-process Redis row was skipped)")
+        else:
+            report([shared], limits, header=False)
 
     print(
         f"\ncancel queued behind {args.backlog} public requests "

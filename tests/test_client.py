@@ -441,3 +441,30 @@ async def test_market_lookup_and_lazy_rows() -> None:
     assert [b.currency for b in balances[1:]] == ["btc"]
     assert balances == [balances[0], balances[1]]  # compares equal to a plain list
     assert balances.raw_rows is not None and balances.raw_rows[1]["currency"] == "btc"
+
+
+def test_a_rate_rejection_slows_the_whole_client_even_without_retry() -> None:
+    answers = iter(
+        [
+            json_response(
+                {"status": "error", "reason": "Request rejected due to exceeded rate limit.",
+                 "response_code": "400.002"},
+                status=400,
+                **{"Retry-After": "3"},
+            ),
+            Response(200, {}, fixture("ticker_btcusd.json")),
+        ]
+    )  # fmt: skip
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        transport = exchange({"/api/v2/ticker/btcusd/": lambda r: next(answers)})
+        policy = RetryPolicy(max_attempts=1)
+        async with Client(transport=transport, validate_markets=False, retry=policy) as client:
+            with pytest.raises(RateLimitError):
+                await client.ticker("btcusd")
+            start = loop.time()
+            await client.ticker("btcusd")  # a different caller: held back by the pause
+            return loop.time() - start
+
+    assert run_virtual(scenario()) >= 3.0
