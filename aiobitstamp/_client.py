@@ -153,8 +153,11 @@ class Client:
     ) -> None:
         if (api_key is None) != (api_secret is None):
             raise ValueError("give both api_key and api_secret, or neither")
+        # Credentials refuses an empty key or secret, so a blank env var fails here, loudly.
         self._credentials = (
-            Credentials(api_key, api_secret) if api_key is not None and api_secret else None
+            Credentials(api_key, api_secret)
+            if api_key is not None and api_secret is not None
+            else None
         )
         url = URL(base_url)
         if url.scheme not in ("http", "https") or not url.raw_host:
@@ -171,11 +174,12 @@ class Client:
             timeouts=timeouts, connection_limit=connection_limit
         )
         if limiter is not None:
+            # Given by the caller, perhaps shared by several clients: theirs to close.
             self._limiter: Limiter | None = limiter
-        elif rate_limits is not None:
-            self._limiter = SlidingWindowLimiter(rate_limits)
+            self._owns_limiter = False
         else:
-            self._limiter = None
+            self._limiter = SlidingWindowLimiter(rate_limits) if rate_limits is not None else None
+            self._owns_limiter = True
         self._retry = retry or RetryPolicy()
         self._verify_signature = verify_response_signature or require_response_signature
         self._require_signature = require_response_signature
@@ -208,7 +212,7 @@ class Client:
             return
         self._state = _State.CLOSED
         await self._transport.aclose()
-        if self._limiter is not None:
+        if self._limiter is not None and self._owns_limiter:
             await self._limiter.aclose()
 
     def _ensure_usable(self) -> None:

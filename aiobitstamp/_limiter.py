@@ -91,6 +91,10 @@ class Limiter(Protocol):
 
     def record_rejection(self, lane: Lane) -> None: ...
 
+    async def headroom(self) -> tuple[int, ...]:
+        """Requests each window would admit right now."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -169,8 +173,9 @@ class SlidingWindowLimiter:
     def in_flight(self) -> int:
         return self._in_flight
 
-    def headroom(self) -> tuple[int, ...]:
-        """Requests each window would admit right now."""
+    async def headroom(self) -> tuple[int, ...]:
+        """Requests each window would admit right now. (A coroutine only to match
+        ``RedisLimiter``, whose books live elsewhere.)"""
         now = asyncio.get_running_loop().time()
         return tuple(
             max(0, window.count - self._in_flight - window.held(now)) for window in self._windows

@@ -31,6 +31,7 @@ from aiobitstamp import (
     Response,
     ResponseSignatureError,
     RetryPolicy,
+    SlidingWindowLimiter,
     UnknownMarketError,
 )
 from aiobitstamp._auth import response_signature, sign_request
@@ -468,3 +469,25 @@ def test_a_rate_rejection_slows_the_whole_client_even_without_retry() -> None:
             return loop.time() - start
 
     assert run_virtual(scenario()) >= 3.0
+
+
+async def test_a_shared_limiter_outlives_each_client() -> None:
+    closed: list[str] = []
+
+    class Recording(SlidingWindowLimiter):
+        async def aclose(self) -> None:
+            closed.append("closed")
+            await super().aclose()
+
+    shared = Recording(((5, 1.0),))
+    for _ in range(2):
+        async with Client(transport=exchange({}), limiter=shared):
+            pass
+    assert closed == []  # the caller's limiter is the caller's to close
+
+
+def test_blank_credentials_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Client("key", "")
+    with pytest.raises(ValueError, match="both"):
+        Client("key", None)

@@ -213,14 +213,14 @@ def test_headroom_and_stats() -> None:
     limiter = SlidingWindowLimiter(((3, 1.0), (5, 10.0)))
 
     async def scenario() -> None:
-        assert limiter.headroom() == (3, 5)
+        assert await limiter.headroom() == (3, 5)
         async with limiter.slot(Lane.PUBLIC):
-            assert limiter.headroom() == (2, 4)
+            assert await limiter.headroom() == (2, 4)
         async with limiter.slot(Lane.PUBLIC):
             pass
-        assert limiter.headroom() == (1, 3)
+        assert await limiter.headroom() == (1, 3)
         await asyncio.sleep(1.0)
-        assert limiter.headroom() == (3, 3)
+        assert await limiter.headroom() == (3, 3)
         limiter.record_rejection(Lane.PUBLIC)
         assert limiter.stats[Lane.PUBLIC].sent == 2
         assert limiter.stats[Lane.PUBLIC].rejected == 1
