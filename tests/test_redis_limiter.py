@@ -578,10 +578,15 @@ async def test_client_sends_through_the_shared_limit(redis_url: str, key: str) -
         return Response(200, {"Content-Type": "application/json"}, payload)
 
     limiter: Limiter = RedisLimiter(redis_url, key=key, limits=((5, 5.0),))
-    async with Client(limiter=limiter, transport=MockTransport(exchange)) as client:
-        assert client.limiter is limiter
-        assert await client.tickers()
-        assert client.rate_limit_stats[Lane.PUBLIC].sent == 1
+    try:
+        async with Client(limiter=limiter, transport=MockTransport(exchange)) as client:
+            assert client.limiter is limiter
+            assert await client.tickers()
+            assert client.rate_limit_stats[Lane.PUBLIC].sent == 1
+        # The client leaves a limiter it was given open: others may share it.
+        assert await limiter.headroom() == (4,)
+    finally:
+        await limiter.aclose()
     witness = RedisLimiter(redis_url, key=key, limits=((5, 5.0),))
     try:
         assert await witness.headroom() == (4,)
