@@ -30,7 +30,10 @@ def ensure_environment() -> None:
         return
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except subprocess.CalledProcessError:
+            sys.exit("could not create .venv: on Debian/Ubuntu, apt-get install python3-venv")
     print("installing aiobitstamp and its dev tools into .venv ...", flush=True)
     run(str(BIN / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip")
     run(str(BIN / "python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]")
