@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
 __all__ = [
     "Balance",
@@ -257,6 +257,41 @@ class OrderState(enum.Enum):
 # Public market data
 
 
+V = TypeVar("V")
+
+
+class _WireField(Generic[V]):
+    """A value read from the model's ``wire`` mapping when accessed, parsed by ``parse``.
+
+    A bad value raises the model's usual ``ValueError`` naming the field, at read time.
+    """
+
+    __slots__ = ("_name", "_optional", "_parse")
+
+    def __init__(self, parse: Callable[[Any], V], *, optional: bool = False) -> None:
+        self._parse = parse
+        self._optional = optional
+        self._name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> _WireField[V]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> V: ...
+
+    def __get__(self, instance: object | None, owner: type[Any]) -> V | _WireField[V]:
+        if instance is None:
+            return self
+        wire: Mapping[str, Any] = instance.wire  # type: ignore[attr-defined]
+        try:
+            return self._parse(wire.get(self._name) if self._optional else wire[self._name])
+        except _PARSE_ERRORS as exc:
+            _malformed(owner, ValueError(f"field {self._name!r}: {exc}"))
+
+
 _TICKER_REQUIRED = frozenset(
     ("timestamp", "open", "high", "low", "last", "bid", "ask", "vwap", "volume")
 )
@@ -288,71 +323,18 @@ class Ticker:
             _malformed(cls, KeyError(min(_TICKER_REQUIRED.difference(obj))))
         return cls(MappingProxyType(obj))
 
-    def _decimal(self, name: str) -> Decimal:
-        try:
-            return _dec(self.wire[name])
-        except _PARSE_ERRORS as exc:
-            _malformed(Ticker, ValueError(f"field {name!r}: {exc}"))
-
-    def _optional_decimal(self, name: str) -> Decimal | None:
-        try:
-            return _opt_dec(self.wire.get(name))
-        except _PARSE_ERRORS as exc:
-            _malformed(Ticker, ValueError(f"field {name!r}: {exc}"))
-
-    @property
-    def timestamp(self) -> datetime:
-        try:
-            return _unix(self.wire["timestamp"])
-        except _PARSE_ERRORS as exc:
-            _malformed(Ticker, ValueError(f"field 'timestamp': {exc}"))
-
-    @property
-    def open(self) -> Decimal:
-        return self._decimal("open")
-
-    @property
-    def high(self) -> Decimal:
-        return self._decimal("high")
-
-    @property
-    def low(self) -> Decimal:
-        return self._decimal("low")
-
-    @property
-    def last(self) -> Decimal:
-        return self._decimal("last")
-
-    @property
-    def bid(self) -> Decimal:
-        return self._decimal("bid")
-
-    @property
-    def ask(self) -> Decimal:
-        return self._decimal("ask")
-
-    @property
-    def vwap(self) -> Decimal:
-        return self._decimal("vwap")
-
-    @property
-    def volume(self) -> Decimal:
-        return self._decimal("volume")
-
-    @property
-    def open_24(self) -> Decimal | None:
-        return self._optional_decimal("open_24")
-
-    @property
-    def percent_change_24(self) -> Decimal | None:
-        return self._optional_decimal("percent_change_24")
-
-    @property
-    def side(self) -> Side | None:
-        try:
-            return _opt_side(self.wire.get("side"))
-        except _PARSE_ERRORS as exc:
-            _malformed(Ticker, ValueError(f"field 'side': {exc}"))
+    timestamp = _WireField(_unix)
+    open = _WireField(_dec)
+    high = _WireField(_dec)
+    low = _WireField(_dec)
+    last = _WireField(_dec)
+    bid = _WireField(_dec)
+    ask = _WireField(_dec)
+    vwap = _WireField(_dec)
+    volume = _WireField(_dec)
+    open_24 = _WireField(_opt_dec, optional=True)
+    percent_change_24 = _WireField(_opt_dec, optional=True)
+    side = _WireField(_opt_side, optional=True)
 
     @property
     def pair(self) -> str | None:
