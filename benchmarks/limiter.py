@@ -141,20 +141,28 @@ async def sustained(name: str, gate: Gate, limits: Limits, seconds: float) -> Ou
         return Outcome(name, list(fake.arrivals), accepted, rejected)
 
 
-async def cancel_wait(
-    name: str, acquire: Callable[[str], Awaitable[object]], backlog: int, cap: float
-) -> tuple[float | None, int]:
+Admit = Callable[[str, Callable[[], None]], Awaitable[None]]
+
+
+async def cancel_wait(acquire: Admit, backlog: int, cap: float) -> tuple[float | None, int]:
     """Seconds a cancel queued behind ``backlog`` public requests waits, and how many
-    public requests went out before it (``None`` seconds when still waiting at ``cap``)."""
-    sent: list[str] = []
+    public requests were admitted after it was queued and before it (``None`` seconds when
+    it is still waiting at ``cap``)."""
+    admitted: list[str] = []
+    queued_up = 0
+    backlog_waiting = asyncio.Event()
 
     async def request(kind: str) -> None:
-        await acquire(kind)
-        sent.append(kind)
+        nonlocal queued_up
+        queued_up += 1
+        if queued_up == backlog:
+            # Set before this last one queues, but it queues before anyone else runs.
+            backlog_waiting.set()
+        await acquire(kind, lambda: admitted.append(kind))
 
     public = [asyncio.create_task(request("public")) for _ in range(backlog)]
-    await asyncio.sleep(0.05)  # let the first burst leave and the rest queue up
-    ahead = len(sent)
+    await backlog_waiting.wait()
+    ahead = len(admitted)
     queued = time.monotonic()
     cancel = asyncio.create_task(request("cancel"))
     try:
@@ -162,34 +170,35 @@ async def cancel_wait(
         waited: float | None = time.monotonic() - queued
     except asyncio.TimeoutError:
         waited = None
-    went_ahead = (sent.index("cancel") if "cancel" in sent else len(sent)) - ahead
+    position = admitted.index("cancel") if "cancel" in admitted else len(admitted)
     for task in [*public, cancel]:
         task.cancel()
     await asyncio.gather(*public, cancel, return_exceptions=True)
-    return waited, went_ahead
+    return waited, position - ahead
 
 
-def cancel_contenders(
-    limits: Limits, ccxt_ms: float | None
-) -> dict[str, Callable[[str], Awaitable[object]]]:
-    """acquire(kind) for each contender; only aiobitstamp knows a cancel from the rest."""
+def cancel_contenders(limits: Limits, ccxt_ms: float | None) -> dict[str, Admit]:
+    """acquire(kind, on_admit) for each contender; only aiobitstamp tells a cancel apart."""
     limiter = aiobitstamp.SlidingWindowLimiter(limits)
 
-    async def ours(kind: str) -> None:
+    async def ours(kind: str, on_admit: Callable[[], None]) -> None:
         lane = aiobitstamp.Lane.CANCEL if kind == "cancel" else aiobitstamp.Lane.PUBLIC
         async with limiter.slot(lane):
+            on_admit()
             await asyncio.sleep(0.001)  # the request's round trip
 
     plain = aiolimiter_gate(limits)
 
-    async def bucket(kind: str) -> None:
+    async def bucket(kind: str, on_admit: Callable[[], None]) -> None:
         async with plain():
+            on_admit()
             await asyncio.sleep(0.001)
 
     throttled = ccxt_gate(ccxt_ms)
 
-    async def ccxt(kind: str) -> None:
+    async def ccxt(kind: str, on_admit: Callable[[], None]) -> None:
         async with throttled():
+            on_admit()
             await asyncio.sleep(0.001)
 
     return {"aiobitstamp": ours, "aiolimiter bucket": bucket, "ccxt throttle": ccxt}
@@ -344,9 +353,9 @@ async def run(args: argparse.Namespace) -> None:
         f"(limit {short_count} per {short_seconds:g} s; waiting capped at {args.cap:g} s)"
     )
     for name, acquire in cancel_contenders(limits, tight_ms).items():
-        waited, ahead = await cancel_wait(name, acquire, args.backlog, args.cap)
+        waited, ahead = await cancel_wait(acquire, args.backlog, args.cap)
         shown = f"{waited:.3f} s" if waited is not None else f"> {args.cap:g} s"
-        print(f"  {name:22} waited {shown:>10}; public requests sent ahead of it: {ahead}")
+        print(f"  {name:22} waited {shown:>10}; public requests admitted ahead of it: {ahead}")
 
 
 def main(argv: list[str]) -> None:
