@@ -15,6 +15,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -633,3 +634,66 @@ async def test_unreachable_redis_fails_the_request_instead_of_admitting_it() -> 
         assert limiter.in_flight == 0
     finally:
         await limiter.aclose()
+
+
+# -- four processes, one key, against the emulator --------------------------------------
+
+_CLIENT_PROCESS = """
+import asyncio, sys
+import aiobitstamp
+from aiobitstamp._redis_limiter import RedisLimiter
+
+async def main(url, redis_url, key, quota):
+    limiter = RedisLimiter(redis_url, key=key, limits=((50, 0.25), (450, 3.0)))
+    retry = aiobitstamp.RetryPolicy(max_attempts=1)  # a rejection must surface, not hide
+    rejected = 0
+    async with aiobitstamp.Client(base_url=url, limiter=limiter, retry=retry,
+                                  validate_markets=False) as client:
+        remaining = iter(range(quota))
+
+        async def worker():
+            nonlocal rejected
+            for _ in remaining:
+                try:
+                    await client.ticker("btcusd")
+                except aiobitstamp.RateLimitError:
+                    rejected += 1
+
+        await asyncio.gather(*(worker() for _ in range(13)))
+    await limiter.aclose()
+    print(rejected)
+
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+"""
+
+
+async def test_four_client_processes_share_the_exchange_limit(redis_url: str, key: str) -> None:
+    from aiobitstamp.testing import FakeBitstamp
+
+    from .test_integration import fill, most_in_any_window
+
+    limits = ((50, 0.25), (450, 3.0))
+    quota = 500  # per process: 2000 requests in all
+    async with FakeBitstamp(rate_limits=limits, record_arrivals=True) as fake:
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _CLIENT_PROCESS,
+                fake.url,
+                redis_url,
+                key,
+                str(quota),
+                stdout=subprocess.PIPE,
+            )
+            for _ in range(4)
+        ]
+        outputs = [await process.communicate() for process in processes]
+        assert [process.returncode for process in processes] == [0, 0, 0, 0]
+        assert [int(out.decode()) for out, _ in outputs] == [0, 0, 0, 0]
+        assert fake.stats.rate_limited == 0
+        arrivals = sorted(fake.arrivals)
+    assert len(arrivals) == 4 * quota
+    for count, seconds in limits:
+        assert most_in_any_window(arrivals, seconds) <= count
+    assert fill(arrivals, 450, 3.0) >= 0.97
