@@ -134,8 +134,11 @@ async def _serve(args: argparse.Namespace) -> None:
     credentials = args.account or [(_generated(32), _generated(32))]
     async with fake:
         accounts = [fake.add_account(key, secret, balances) for key, secret in credentials]
+        # A generated secret must be shown, or nobody could use it; one the caller gave is
+        # not echoed back into terminals and logs.
         shown = ", ".join(
-            f"{account.api_key}:{secret} (user_id {account.user_id})"
+            f"{account.api_key}:{secret if not args.account else '<as given>'} "
+            f"(user_id {account.user_id})"
             for account, (_, secret) in zip(accounts, credentials, strict=True)
         )
         stop = asyncio.Event()
