@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 import timeit
+import tracemalloc
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -168,6 +169,36 @@ async def book_parse_only(url: str) -> tuple[float, float, float, int]:
     return loads * 1e6, ours * 1e6, every_level * 1e6, levels
 
 
+def held_bytes(build: Callable[[], object]) -> int:
+    """Bytes still held by what ``build`` returns (the decode's transient peak is the same
+    for everyone: it is orjson's)."""
+    tracemalloc.start()
+    try:
+        kept = build()
+        held, _ = tracemalloc.get_traced_memory()
+        del kept
+        return held
+    finally:
+        tracemalloc.stop()
+
+
+async def book_memory(url: str) -> tuple[int, int, int]:
+    """Memory of the full book: raw orjson, our OrderBook, and every level materialised."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url + "/api/v2/order_book/btcusd/") as answer,
+    ):
+        body = await answer.read()
+    raw = held_bytes(lambda: orjson.loads(body))
+    ours = held_bytes(lambda: OrderBook.from_wire(orjson.loads(body)))
+
+    def every_level() -> object:
+        book = OrderBook.from_wire(orjson.loads(body))
+        return book, list(book.bids), list(book.asks)
+
+    return raw, ours, held_bytes(every_level)
+
+
 async def ours_vs_ccxt(
     url: str, ca_file: Path, rounds: int, calls: int
 ) -> list[tuple[str, float, float, float]]:
@@ -236,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     with standalone_emulator("--no-rate-limit") as url:
         rows = asyncio.run(ours_vs_raw(url, args.rounds, args.requests))
         loads, parse, every_level, levels = asyncio.run(book_parse_only(url))
+        raw_bytes, book_bytes, all_levels_bytes = asyncio.run(book_memory(url))
     print(f"\n{'scenario':34} {'aiobitstamp':>12} {'aiohttp+orjson':>15} {'ratio':>7}")
     for name, ours, raw, ratio in rows:
         print(f"{name:34} {ours:12.1f} {raw:15.1f} {ratio:7.3f}")
@@ -243,6 +275,11 @@ def main(argv: list[str] | None = None) -> None:
         f"\norder book parse only ({levels} levels a side): orjson.loads {loads:.0f} µs, "
         f"loads + OrderBook.from_wire {parse:.0f} µs, ratio {parse / loads:.3f}; "
         f"reading every bid as Decimal adds {every_level - parse:.0f} µs"
+    )
+    print(
+        f"order book memory held (tracemalloc): orjson.loads {raw_bytes / 1e6:.2f} MB, "
+        f"OrderBook {book_bytes / 1e6:.2f} MB (ratio {book_bytes / raw_bytes:.3f}); "
+        f"every level read into PriceLevel objects {all_levels_bytes / 1e6:.2f} MB"
     )
     if args.no_ccxt:
         return
