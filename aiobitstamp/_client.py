@@ -131,6 +131,26 @@ class Client:
     ``require_response_signature`` to insist on it).
 
     Money is ``Decimal``; pass amounts and prices as ``Decimal``, ``int`` or ``str``.
+
+    Arguments (all but the keys are keyword-only):
+
+    * ``api_key``, ``api_secret``: both or neither; public endpoints need none.
+    * ``base_url``: the exchange, or an emulator's ``FakeBitstamp.url``.
+    * ``timeouts``: per-request limits (``Timeouts(total=10, connect=5)`` by default).
+    * ``rate_limits``: ``(count, seconds)`` windows enforced at once, Bitstamp's published
+      ``((400, 1.0), (10_000, 600.0))`` by default; ``None`` turns limiting off.
+    * ``limiter``: a limiter of your own instead, e.g. a ``RedisLimiter`` shared by several
+      processes; the client never closes it.
+    * ``retry``: a ``RetryPolicy``; orders are never resent after an ambiguous failure.
+    * ``transport``: the network seam (``MockTransport`` in tests).
+    * ``connection_limit``: pooled connections at most.
+    * ``verify_response_signature`` / ``require_response_signature``: check the exchange's
+      ``X-Server-Auth-Signature`` when present (default) / insist on it.
+    * ``query_signing``: whether a signed query string includes its ``?`` (unconfirmed at
+      the exchange; the default follows the published vectors).
+    * ``validate_markets``: check market symbols, decimals and minimum order values against
+      the exchange's catalogue (loaded once) before sending.
+    * ``on_request``: called with a ``RequestRecord`` after every attempt.
     """
 
     def __init__(
