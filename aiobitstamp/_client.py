@@ -461,18 +461,10 @@ class Client:
             found = markets.get(pair)
             if found is not None:
                 return found
-        market_symbol(pair)
         if not self._validate_markets:
+            market_symbol(pair)
             return None
-        markets = self._markets
-        if markets is None:
-            markets = await self._load_markets()
-        found = markets.get(pair)
-        if found is None:
-            raise UnknownMarketError(
-                f"unknown market {pair!r}; Client.markets() lists the markets Bitstamp offers"
-            )
-        return found
+        return await self.market(pair)
 
     async def _load_markets(self) -> dict[str, Market]:
         async with self._markets_lock:
@@ -492,10 +484,11 @@ class Client:
         """One market's catalogue entry (decimals, minimum order value), from the
         catalogue this client loads once."""
         market_symbol(pair)
-        markets = self._markets if self._markets is not None else await self._load_markets()
-        found = markets.get(pair)
+        found = (await self._load_markets()).get(pair)
         if found is None:
-            raise UnknownMarketError(f"unknown market {pair!r}; Client.markets() lists them all")
+            raise UnknownMarketError(
+                f"unknown market {pair!r}; Client.markets() lists the markets Bitstamp offers"
+            )
         return found
 
     async def ticker(self, pair: str) -> Ticker:

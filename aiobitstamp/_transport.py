@@ -148,10 +148,6 @@ class AiohttpTransport:
         if session is not None:
             await session.close()
 
-    @property
-    def closed(self) -> bool:
-        return self._session is None or self._session.closed
-
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]
 
