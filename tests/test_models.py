@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from aiobitstamp import _models
+from aiobitstamp._models import _wire, market_data
 from aiobitstamp._models import (
     Balance,
     CancelAllResult,
@@ -47,16 +48,26 @@ def load(name: str) -> Any:
 # --- module surface ----------------------------------------------------------------------
 
 
+MODULES = [_wire, *(getattr(_models, name) for name in ("account", "market_data", "orders"))]
+
+
 def test_all_is_sorted_and_complete() -> None:
     assert _models.__all__ == sorted(_models.__all__)
+    # Every public class of every area module is re-exported by the package.
     public = {
         name
-        for name, value in vars(_models).items()
+        for module in MODULES
+        for name, value in vars(module).items()
         if not name.startswith("_")
         and isinstance(value, type)
-        and value.__module__ == _models.__name__
+        and value.__module__ == module.__name__
+        and name in getattr(module, "__all__", ())
     }
-    assert public == set(_models.__all__)
+    assert public - {"LazyField"} == set(_models.__all__)
+    for module in MODULES:
+        assert module.__all__ == sorted(module.__all__, key=lambda n: (not n.isupper(), n))
+        for name in module.__all__:
+            assert getattr(module, name).__doc__, f"{module.__name__}.{name}"
 
 
 @pytest.mark.parametrize("name", _models.__all__)
@@ -264,14 +275,14 @@ def _big_book(levels: int) -> bytes:
 def test_from_wire_on_5000_levels_builds_no_price_level(monkeypatch: pytest.MonkeyPatch) -> None:
     wire = orjson.loads(_big_book(5000))
     calls = 0
-    real = _models._level
+    real = market_data._level
 
     def counting(row: Any) -> PriceLevel:
         nonlocal calls
         calls += 1
         return real(row)
 
-    monkeypatch.setattr(_models, "_level", counting)
+    monkeypatch.setattr(market_data, "_level", counting)
     book = OrderBook.from_wire(wire)
     assert calls == 0
     # The decoded lists are kept as they are: no copy, no conversion.
@@ -635,13 +646,13 @@ def test_error_messages_do_not_echo_the_payload() -> None:
     ],
 )
 def test_private_datetime_forms(wire: str, expected: datetime) -> None:
-    parsed = _models._datetime(wire)
+    parsed = _wire.utc_datetime(wire)
     assert parsed == expected
     assert parsed.tzinfo is UTC
 
 
 def test_fallback_strptime_for_odd_fraction_lengths() -> None:
     # Python 3.10's fromisoformat rejects 1-, 2-, 4- and 5-digit fractions.
-    assert _models._strptime("2021-11-25 12:59:59.5") == datetime(2021, 11, 25, 12, 59, 59, 500000)
+    assert _wire._strptime("2021-11-25 12:59:59.5") == datetime(2021, 11, 25, 12, 59, 59, 500000)
     with pytest.raises(ValueError, match="unrecognised"):
-        _models._strptime("yesterday")
+        _wire._strptime("yesterday")

@@ -1,0 +1,78 @@
+"""Typed, immutable views of Bitstamp's JSON answers, one module per area.
+
+* :mod:`._wire`: the primitives every model parses its fields with, and :class:`Rows`.
+* :mod:`.market_data`: tickers, order books, trades, candles, markets, currencies.
+* :mod:`.account`: balances and the WebSocket token.
+* :mod:`.orders`: ``Side``, placed, open, inspected and canceled orders.
+
+Every model is a frozen, slotted dataclass with a ``from_wire(obj)`` classmethod that takes
+the decoded JSON (as ``orjson.loads`` returns it) and never does I/O. The rules:
+
+* Prices, amounts, fees, rates and volumes are :class:`~decimal.Decimal`, parsed from the
+  wire string. When a value arrives as a JSON number (cancel responses, WebSocket frames,
+  ``user_transactions``), an ``int`` converts exactly and a ``float`` converts through its
+  shortest ``repr``, so ``0.1`` becomes ``Decimal("0.1")``, not the binary expansion.
+* Ids are ``str``: order ids are 16 digits and some trade ids exceed 2**53, so they must never
+  pass through a float. A float id is rejected.
+* Times are timezone-aware UTC :class:`~datetime.datetime` objects. Unix-second strings,
+  microsecond strings (converted with integer arithmetic, so no microsecond is lost) and the
+  private ``"YYYY-MM-DD HH:MM:SS[.ffffff]"`` form (which is UTC without saying so) are read.
+* A payload that lacks a required field, or carries one that cannot be parsed, raises
+  :class:`ValueError` naming the model and the field. The message never echoes the payload,
+  which can hold credentials.
+
+:class:`OrderBook` is built for the full REST book (thousands of levels per side): it keeps
+the lists ``orjson`` produced and converts a row to a :class:`PriceLevel` only when that row
+is read, so building it costs next to nothing beyond the JSON decode.
+"""
+
+from ._wire import Rows
+from .account import Balance, WebSocketToken
+from .market_data import (
+    Candle,
+    Currency,
+    EurUsdRate,
+    Market,
+    OrderBook,
+    PriceLevel,
+    PriceLevels,
+    Ticker,
+    Trade,
+    TradingPairInfo,
+    Vasp,
+)
+from .orders import (
+    CancelAllResult,
+    CanceledOrder,
+    OpenOrder,
+    OrderFill,
+    OrderPlaced,
+    OrderState,
+    OrderStatus,
+    Side,
+)
+
+__all__ = [
+    "Balance",
+    "CancelAllResult",
+    "CanceledOrder",
+    "Candle",
+    "Currency",
+    "EurUsdRate",
+    "Market",
+    "OpenOrder",
+    "OrderBook",
+    "OrderFill",
+    "OrderPlaced",
+    "OrderState",
+    "OrderStatus",
+    "PriceLevel",
+    "PriceLevels",
+    "Rows",
+    "Side",
+    "Ticker",
+    "Trade",
+    "TradingPairInfo",
+    "Vasp",
+    "WebSocketToken",
+]

@@ -1,0 +1,294 @@
+"""Orders: placing, listing, inspecting and canceling them, and the ``Side`` of a trade."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from . import _wire as wire
+
+__all__ = [
+    "CancelAllResult",
+    "CanceledOrder",
+    "OpenOrder",
+    "OrderFill",
+    "OrderPlaced",
+    "OrderState",
+    "OrderStatus",
+    "Side",
+]
+
+
+class Side(enum.Enum):
+    """Buy or sell. The wire sends ``0``/``"0"`` for buy and ``1``/``"1"`` for sell.
+
+    For public trades and the ticker this is the taker's side.
+
+    >>> Side.from_wire("1")
+    <Side.SELL: 'sell'>
+    """
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Side:
+        """Parse ``0``/``1`` (int or string); ``"buy"``/``"sell"`` are accepted too."""
+        side = _SIDE_BY_WIRE.get(value) if value.__class__ is not bool else None
+        if side is None:
+            raise ValueError(f"unknown side {value!r}; expected 0 (buy) or 1 (sell)")
+        return side
+
+
+_SIDE_BY_WIRE: dict[Any, Side] = {
+    0: Side.BUY,
+    "0": Side.BUY,
+    "buy": Side.BUY,
+    1: Side.SELL,
+    "1": Side.SELL,
+    "sell": Side.SELL,
+}
+
+
+def _opt_side(value: Any) -> Side | None:
+    if value is None or value == "":
+        return None
+    return Side.from_wire(value)
+
+
+class OrderState(enum.Enum):
+    """The ``status`` of ``order_status/``; values are the exact wire strings."""
+
+    OPEN = "Open"
+    FINISHED = "Finished"
+    EXPIRED = "Expired"
+    CANCELED = "Canceled"
+    IN_QUEUE = "In Queue"
+    CANCEL_PENDING = "Cancel pending"
+
+    @property
+    def is_final(self) -> bool:
+        """True when the order can no longer trade (finished, expired or canceled)."""
+        return self in (OrderState.FINISHED, OrderState.EXPIRED, OrderState.CANCELED)
+
+
+def _market_of(obj: Any) -> str | None:
+    # "market" is the current name; "currency_pair" the deprecated one still sent alongside.
+    return wire.optional_text(obj.get("market") or obj.get("currency_pair"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPlaced:
+    """The answer to a limit, market or instant buy/sell.
+
+    ``created_at`` is the wire's ``datetime``; ``market`` (``"BTC/USD"``) comes from
+    ``market`` or, in older answers, ``currency_pair``; ``client_order_id`` is ``None``
+    unless one was sent.
+    """
+
+    id: str
+    created_at: datetime
+    side: Side
+    price: Decimal
+    amount: Decimal
+    client_order_id: str | None = None
+    market: str | None = None
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> OrderPlaced:
+        """Parse ``{id, datetime, type, price, amount, client_order_id?, market?}``."""
+        try:
+            return cls(
+                id=wire.identifier(obj["id"]),
+                created_at=wire.utc_datetime(obj["datetime"]),
+                side=Side.from_wire(obj["type"]),
+                price=wire.decimal(obj["price"]),
+                amount=wire.decimal(obj["amount"]),
+                client_order_id=wire.optional_identifier(obj.get("client_order_id")),
+                market=_market_of(obj),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenOrder:
+    """An ``open_orders/`` row. ``amount`` is what remains; ``amount_at_create`` the
+    original size; ``limit_price`` only when the order was placed with one."""
+
+    id: str
+    created_at: datetime
+    side: Side
+    price: Decimal
+    amount: Decimal
+    amount_at_create: Decimal | None = None
+    limit_price: Decimal | None = None
+    market: str | None = None
+    client_order_id: str | None = None
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> OpenOrder:
+        """Parse one open order."""
+        try:
+            get = obj.get
+            return cls(
+                id=wire.identifier(obj["id"]),
+                created_at=wire.utc_datetime(obj["datetime"]),
+                side=Side.from_wire(obj["type"]),
+                price=wire.decimal(obj["price"]),
+                amount=wire.decimal(obj["amount"]),
+                amount_at_create=wire.optional_decimal(get("amount_at_create")),
+                limit_price=wire.optional_decimal(get("limit_price")),
+                market=_market_of(obj),
+                client_order_id=wire.optional_identifier(get("client_order_id")),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+
+# Keys of an order_status transaction that are not per-currency amounts.
+_FILL_FIELDS = frozenset({"tid", "price", "fee", "datetime", "type"})
+
+
+def _market_currencies(market: str | None) -> tuple[str | None, str | None]:
+    """``"BTC/USD"`` -> ``("btc", "usd")``; ``"BTC/USD-PERP"`` -> ``("btc", "usd")``."""
+    if not market:
+        return None, None
+    base, sep, counter = market.lower().partition("/")
+    if not sep:
+        return None, None
+    return base, counter.partition("-")[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFill:
+    """One fill in ``order_status/``'s ``transactions``.
+
+    The wire carries the amounts under currency-named keys (``"btc": "0.1"``,
+    ``"usd": "5900.00"``). All of them are in ``amounts`` (lower-case code -> Decimal); when
+    the order's market is known, ``base_amount`` and ``counter_amount`` pick the two out.
+    ``transaction_type`` is the wire ``type`` (2 = market trade).
+    """
+
+    id: str
+    timestamp: datetime
+    price: Decimal
+    fee: Decimal
+    base_amount: Decimal | None = None
+    counter_amount: Decimal | None = None
+    transaction_type: int | None = None
+    amounts: Mapping[str, Decimal] = field(default_factory=wire.empty_mapping, hash=False)
+
+    @classmethod
+    def from_wire(cls, obj: Any, market: str | None = None) -> OrderFill:
+        """Parse one fill; ``market`` (``"BTC/USD"``) names the base and counter keys."""
+        try:
+            amounts = {
+                key.lower(): wire.decimal(value)
+                for key, value in obj.items()
+                if key not in _FILL_FIELDS and key.isalpha() and value is not None
+            }
+            base, counter = _market_currencies(market)
+            return cls(
+                id=wire.identifier(obj["tid"]),
+                timestamp=wire.utc_datetime(obj["datetime"]),
+                price=wire.decimal(obj["price"]),
+                fee=wire.decimal(obj["fee"]),
+                base_amount=amounts.get(base) if base else None,
+                counter_amount=amounts.get(counter) if counter else None,
+                transaction_type=wire.optional_integer(obj.get("type")),
+                amounts=MappingProxyType(amounts),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStatus:
+    """The ``order_status/`` answer.
+
+    ``created_at`` and ``side`` were added to this endpoint on 2023-08-31 and are ``None``
+    when absent; ``transactions`` is empty with ``omit_transactions``.
+    """
+
+    id: str
+    status: OrderState
+    created_at: datetime | None = None
+    side: Side | None = None
+    market: str | None = None
+    amount_remaining: Decimal | None = None
+    client_order_id: str | None = None
+    transactions: tuple[OrderFill, ...] = ()
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> OrderStatus:
+        """Parse the order and its fills."""
+        try:
+            get = obj.get
+            market = _market_of(obj)
+            fills = get("transactions") or ()
+            return cls(
+                id=wire.identifier(obj["id"]),
+                status=OrderState(obj["status"]),
+                created_at=wire.optional_utc_datetime(get("datetime")),
+                side=_opt_side(get("type")),
+                market=market,
+                amount_remaining=wire.optional_decimal(get("amount_remaining")),
+                client_order_id=wire.optional_identifier(get("client_order_id")),
+                transactions=tuple(OrderFill.from_wire(fill, market) for fill in fills),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CanceledOrder:
+    """The ``cancel_order/`` answer, and each entry of ``cancel_all_orders/``.
+
+    These answers carry JSON numbers, not strings; they are converted exactly.
+    """
+
+    id: str
+    price: Decimal
+    amount: Decimal
+    side: Side
+    market: str | None = None
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> CanceledOrder:
+        """Parse ``{id, amount, price, type, market?/currency_pair?}``."""
+        try:
+            return cls(
+                id=wire.identifier(obj["id"]),
+                price=wire.decimal(obj["price"]),
+                amount=wire.decimal(obj["amount"]),
+                side=Side.from_wire(obj["type"]),
+                market=_market_of(obj),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelAllResult:
+    """The ``cancel_all_orders/`` answer. ``success`` is false when some order could not be
+    canceled; ``canceled`` lists those that were."""
+
+    canceled: tuple[CanceledOrder, ...]
+    success: bool
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> CancelAllResult:
+        """Parse ``{canceled: [...], success: true}``."""
+        try:
+            return cls(
+                canceled=tuple(map(CanceledOrder.from_wire, obj["canceled"])),
+                success=obj["success"] is True,
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
