@@ -10,6 +10,7 @@ the way (transport), or at the exchange (an error answer)::
     ├── ClientClosedError (+ RuntimeError)          the client was closed
     ├── TransportError                              connection refused, reset, TLS, ...
     │   └── RequestTimeoutError (+ TimeoutError)
+    ├── OrderOutcomeUnknownError                    an order may or may not be placed
     ├── UnexpectedResponseError                     not JSON: an HTML 502 page, truncated body
     ├── ResponseSignatureError                      X-Server-Auth-Signature missing or wrong
     └── ExchangeError                               the exchange answered with an error
@@ -57,6 +58,7 @@ __all__ = [
     "MissingCredentialsError",
     "NotFoundError",
     "OrderNotFoundError",
+    "OrderOutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeoutError",
@@ -94,10 +96,13 @@ class BitstampError(Exception):
         self.method = method
         self.path = path
         self.retry_safe = retry_safe
+        # How many times the request was sent before this error (set by the pipeline).
+        self.attempts: int | None = None
 
     def __str__(self) -> str:
         where = f" [{self.method} {self.path}]" if self.method and self.path else ""
-        return f"{self.message}{where}"
+        tries = f" (after {self.attempts} attempts)" if self.attempts and self.attempts > 1 else ""
+        return f"{self.message}{where}{tries}"
 
 
 class InvalidParameterError(BitstampError, ValueError):
@@ -122,6 +127,15 @@ class TransportError(BitstampError):
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """No complete answer within the configured timeout. The request may have executed."""
+
+
+class OrderOutcomeUnknownError(BitstampError):
+    """An order's placement failed ambiguously and looking it up failed too: it may or may
+    not be on the book. Look it up by ``client_order_id`` before placing it again."""
+
+    def __init__(self, message: str, *, client_order_id: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.client_order_id = client_order_id
 
 
 class UnexpectedResponseError(BitstampError):

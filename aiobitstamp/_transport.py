@@ -17,7 +17,12 @@ from typing import NamedTuple, Protocol
 
 import aiohttp
 
-from ._exceptions import RequestTimeoutError, TransportError
+from ._exceptions import (
+    ClientClosedError,
+    RequestTimeoutError,
+    TransportError,
+    UnexpectedResponseError,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUTS",
@@ -40,6 +45,10 @@ class Timeouts:
 
 
 DEFAULT_TIMEOUTS = Timeouts()
+
+# The full order book of a liquid market is a few MB; anything far larger is not an answer
+# we asked for, and reading it would cost memory and time (and again on every retry).
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
 # Request and Response are NamedTuples rather than dataclasses: one of each is built per
@@ -81,7 +90,14 @@ _NO_CONTENT_TYPE = ("Content-Type",)
 class AiohttpTransport:
     """HTTP over one pooled aiohttp session with keep-alive connections."""
 
-    __slots__ = ("_connector_limit", "_session", "_ssl", "_timeout")
+    __slots__ = (
+        "_closed",
+        "_connector_limit",
+        "_max_response_bytes",
+        "_session",
+        "_ssl",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -89,6 +105,7 @@ class AiohttpTransport:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         connection_limit: int = 100,
         ssl_context: ssl.SSLContext | bool | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._timeout = aiohttp.ClientTimeout(
             total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
@@ -96,17 +113,56 @@ class AiohttpTransport:
         self._connector_limit = connection_limit
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._session: aiohttp.ClientSession | None = None
+        self._max_response_bytes = max_response_bytes
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            # A closed client must never quietly open a new pool (and leak it).
+            raise ClientClosedError("the transport was closed; create a new Client")
         # Created on first use so that the session binds to the running loop.
         connector = aiohttp.TCPConnector(limit=self._connector_limit, ssl=self._ssl)
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector, timeout=self._timeout, raise_for_status=False
         )
-        return self._session
+        # aiohttp silently resends an idempotent request once when a kept-alive connection
+        # turns out to be closed. That send would bypass the rate limiter, so every retry
+        # here is the pipeline's own, counted one.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        self._session = session
+        return session
+
+    async def _read(self, answer: aiohttp.ClientResponse, request: Request, path: str) -> bytes:
+        limit = self._max_response_bytes
+        length = answer.content_length
+        if length is not None and length > limit:
+            raise UnexpectedResponseError(
+                f"HTTP {answer.status} answer of {length} bytes is over the "
+                f"{limit}-byte limit (max_response_bytes)",
+                status=answer.status,
+                method=request.method,
+                path=path,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in answer.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                raise UnexpectedResponseError(
+                    f"HTTP {answer.status} answer is over the {limit}-byte limit "
+                    "(max_response_bytes)",
+                    status=answer.status,
+                    method=request.method,
+                    path=path,
+                )
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def send(self, request: Request, path: str) -> Response:
-        session = self._session or self._open()
+        session = self._session
+        if session is None or session.closed:
+            session = self._open()
         try:
             async with session.request(
                 request.method,
@@ -120,7 +176,7 @@ class AiohttpTransport:
                 if request.method == "POST" and not request.body
                 else None,
             ) as answer:
-                body = await answer.read()
+                body = await self._read(answer, request, path)
                 return Response(answer.status, answer.headers, body)
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(
@@ -144,6 +200,7 @@ class AiohttpTransport:
             ) from exc
 
     async def aclose(self) -> None:
+        self._closed = True
         session, self._session = self._session, None
         if session is not None:
             await session.close()

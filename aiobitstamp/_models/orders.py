@@ -14,6 +14,8 @@ from . import _wire as wire
 
 __all__ = [
     "CancelAllResult",
+    "CancelOutcome",
+    "ReplacedOrder",
     "CanceledOrder",
     "OpenOrder",
     "OrderFill",
@@ -22,6 +24,15 @@ __all__ = [
     "OrderStatus",
     "Side",
 ]
+
+
+class CancelOutcome(enum.Enum):
+    """How a cancel ended."""
+
+    CANCELED = "canceled"  # the exchange answered that it cancelled the order
+    # An earlier attempt of the same call cancelled it; its answer was lost, and
+    # order_status confirmed the order cancelled.
+    CANCELED_BY_RETRY = "canceled_by_retry"
 
 
 class Side(enum.Enum):
@@ -98,6 +109,41 @@ class OrderPlaced:
     amount: Decimal
     client_order_id: str | None = None
     market: str | None = None
+    # True when the answer was lost and the order was found by its client_order_id; then
+    # price and amount are the ones sent (a market order's price is its fills' average).
+    reconciled: bool = False
+
+    @classmethod
+    def from_status(
+        cls,
+        status: OrderStatus,
+        *,
+        side: Side,
+        amount: Decimal | None,
+        price: Decimal | None,
+    ) -> OrderPlaced:
+        """The placement an ``order_status`` lookup found after an ambiguous failure."""
+        fills = status.transactions
+        if price is None:
+            traded = sum((f.base_amount for f in fills if f.base_amount is not None), Decimal(0))
+            value = sum(
+                (f.price * f.base_amount for f in fills if f.base_amount is not None),
+                Decimal(0),
+            )
+            price = value / traded if traded else Decimal(0)
+        if amount is None:
+            traded = sum((f.base_amount for f in fills if f.base_amount is not None), Decimal(0))
+            amount = traded + (status.amount_remaining or Decimal(0))
+        return cls(
+            id=status.id,
+            created_at=status.created_at or datetime.now(wire.UTC),
+            side=status.side or side,
+            price=price,
+            amount=amount,
+            client_order_id=status.client_order_id,
+            market=status.market,
+            reconciled=True,
+        )
 
     @classmethod
     def from_wire(cls, obj: Any) -> OrderPlaced:
@@ -254,10 +300,24 @@ class CanceledOrder:
     """
 
     id: str
-    price: Decimal
+    # None only when the answer was lost and the cancel was confirmed by order_status.
+    price: Decimal | None
     amount: Decimal
-    side: Side
+    side: Side | None
     market: str | None = None
+    outcome: CancelOutcome = field(default_factory=lambda: CancelOutcome.CANCELED)
+
+    @classmethod
+    def from_status(cls, status: OrderStatus, *, outcome: CancelOutcome) -> CanceledOrder:
+        """A cancel confirmed by ``order_status`` after its own answer was lost."""
+        return cls(
+            id=status.id,
+            price=None,
+            amount=status.amount_remaining if status.amount_remaining is not None else Decimal(0),
+            side=status.side,
+            market=status.market,
+            outcome=outcome,
+        )
 
     @classmethod
     def from_wire(cls, obj: Any) -> CanceledOrder:
@@ -292,3 +352,59 @@ class CancelAllResult:
             )
         except wire.PARSE_ERRORS as exc:
             wire.malformed(cls, exc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplacedOrder:
+    """The ``replace_order/`` answer: the new order that took the old one's place."""
+
+    id: str
+    side: Side | None
+    market: str | None
+    amount: Decimal
+    price: Decimal
+    created_at: datetime | None
+    orig_order_id: str | None
+    orig_client_order_id: str | None
+    client_order_id: str | None
+    status: OrderState | None
+    reconciled: bool = False
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> ReplacedOrder:
+        """Parse ``{order_id, order_type, market, amount, price, datetime, orig_order_id,
+        orig_client_order_id, status}`` (the fact sheet, section c)."""
+        try:
+            get = obj.get
+            status = get("status")
+            return cls(
+                id=wire.identifier(obj["order_id"]),
+                side=None if get("order_type") is None else Side.from_wire(obj["order_type"]),
+                market=_market_of(obj),
+                amount=wire.decimal(obj["amount"]),
+                price=wire.decimal(obj["price"]),
+                created_at=wire.optional_utc_datetime(get("datetime")),
+                orig_order_id=wire.optional_identifier(get("orig_order_id")),
+                orig_client_order_id=wire.optional_identifier(get("orig_client_order_id")),
+                client_order_id=wire.optional_identifier(get("client_order_id")),
+                status=None if status is None else OrderState(status),
+            )
+        except wire.PARSE_ERRORS as exc:
+            wire.malformed(cls, exc)
+
+    @classmethod
+    def from_status(cls, status: OrderStatus, form: Mapping[str, str]) -> ReplacedOrder:
+        """The replacement an ``order_status`` lookup found after an ambiguous failure."""
+        return cls(
+            id=status.id,
+            side=status.side,
+            market=status.market,
+            amount=Decimal(form["amount"]),
+            price=Decimal(form["price"]),
+            created_at=status.created_at,
+            orig_order_id=form.get("id"),
+            orig_client_order_id=form.get("orig_client_order_id"),
+            client_order_id=status.client_order_id,
+            status=status.status,
+            reconciled=True,
+        )

@@ -1,0 +1,63 @@
+"""What every area mixin relies on: the route-calling primitive and the market check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from .._markets import MarketCatalogue
+from .._models import Market, Rows
+from .._pipeline import Pipeline
+from .._routes import ROUTES
+
+__all__ = ["ApiBase", "rows"]
+
+T = TypeVar("T")
+M = TypeVar("M", covariant=True)
+
+
+class ApiBase:
+    """Base of every area mixin. ``Client.__init__`` sets these attributes."""
+
+    _pipeline: Pipeline
+    _catalogue: MarketCatalogue
+    _verbs: Mapping[str, str]
+
+    async def _call(
+        self,
+        name: str,
+        parse: Callable[[Any], T],
+        *,
+        path: Mapping[str, str] | None = None,
+        query: Mapping[str, str | int] | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> T:
+        """Send the route called ``name`` with already checked, wire-ready values."""
+        entry = ROUTES[name]
+        return await self._pipeline.send(
+            entry,
+            entry.path(path),
+            query=query,
+            form=form,
+            parse=parse,
+            method=self._verbs.get(name),
+        )
+
+    async def _market(self, pair: object) -> tuple[str, Market | None]:
+        """The exact symbol to send for ``pair`` and its catalogue entry (when checked)."""
+        return await self._catalogue.check(pair)
+
+
+class _Parsable(Protocol[M]):
+    @classmethod
+    def from_wire(cls, obj: Any) -> M: ...
+
+
+def rows(model: type[_Parsable[M]]) -> Callable[[Any], Rows[M]]:
+    """A parser for a JSON array of ``model`` rows: a lazy view, each row parsed when read."""
+    parse_row = model.from_wire
+
+    def parse(payload: Any) -> Rows[M]:
+        return Rows(payload, parse_row)
+
+    return parse

@@ -1,0 +1,462 @@
+"""Orders: place (limit, market, instant), replace, cancel, look up. Exactly once.
+
+**Exactly-once placement.** Every order carries a ``client_order_id`` (one is generated
+when the caller gives none) and every result exposes it. When the outcome of a placement is
+unknown (a timeout, a reset, a 5xx, a lost answer), the client does not guess: it looks the
+order up by that ``client_order_id`` (``order_status``), polling until ``order_settle_seconds``
+have passed since the send (the exchange caches ``open_orders`` for 10 s, and a request
+delayed on the way may still arrive), and sends again, with the same ``client_order_id``,
+only when the exchange has no such order. Bitstamp no longer refuses a repeated
+``client_order_id``, so this lookup is the only guard; it is never skipped.
+
+**Cancels** are repeated after an ambiguous failure until the exchange confirms the order
+cancelled or gone; a "not found" on a repeat is checked against ``order_status``, so the
+call that cancelled an order never reports it as unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time as _time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from .. import _params as params
+from .._exceptions import (
+    BitstampError,
+    InvalidParameterError,
+    OrderNotFoundError,
+    OrderOutcomeUnknownError,
+)
+from .._models import (
+    CancelAllResult,
+    CanceledOrder,
+    Market,
+    OpenOrder,
+    OrderPlaced,
+    OrderState,
+    OrderStatus,
+    Rows,
+    Side,
+)
+from .._models.orders import CancelOutcome, ReplacedOrder
+from .._params import Amount
+from .._retry import is_ambiguous
+from ._base import ApiBase, rows
+
+__all__ = ["OrderOptions", "OrdersAPI", "TimeInForce"]
+
+_parse_open_orders = rows(OpenOrder)
+
+
+class TimeInForce(enum.Enum):
+    """How long a limit order may rest. Bitstamp allows at most one of these per order."""
+
+    GOOD_TILL_CANCELLED = ""
+    IMMEDIATE_OR_CANCEL = "ioc_order"
+    FILL_OR_KILL = "fok_order"
+    POST_ONLY = "moc_order"  # Bitstamp's "maker or cancel"
+    DAILY = "daily_order"  # cancelled at 00:00 UTC
+    GOOD_TILL_DATE = "gtd_order"  # with expire_time; also ends at 00:00 UTC
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOptions:
+    """The options of a limit order, checked together, in one value.
+
+    >>> OrderOptions.post_only()                          # doctest: +SKIP
+    >>> OrderOptions.good_till(datetime(2026, 12, 1, tzinfo=timezone.utc))  # doctest: +SKIP
+    >>> OrderOptions(limit_price=Decimal("31000"))        # sell again at 31000 once filled
+
+    ``limit_price`` combines with no time-in-force other than good-till-cancelled
+    (Bitstamp's 400.025); ``expire_time`` goes with ``GOOD_TILL_DATE`` and nothing else.
+    """
+
+    time_in_force: TimeInForce = TimeInForce.GOOD_TILL_CANCELLED
+    expire_time: datetime | int | None = None
+    limit_price: Amount | None = None
+
+    def __post_init__(self) -> None:
+        if type(self.time_in_force) is not TimeInForce:
+            raise InvalidParameterError(
+                f"time_in_force must be a TimeInForce, got {self.time_in_force!r}"
+            )
+        dated = self.time_in_force is TimeInForce.GOOD_TILL_DATE
+        if dated != (self.expire_time is not None):
+            raise InvalidParameterError(
+                "expire_time goes with TimeInForce.GOOD_TILL_DATE, and that needs one"
+            )
+        if self.limit_price is not None and self.time_in_force is not (
+            TimeInForce.GOOD_TILL_CANCELLED
+        ):
+            raise InvalidParameterError(
+                f"limit_price cannot be combined with {self.time_in_force.name}"
+            )
+
+    @classmethod
+    def post_only(cls) -> OrderOptions:
+        """Rest on the book or be cancelled: never take liquidity."""
+        return cls(TimeInForce.POST_ONLY)
+
+    @classmethod
+    def immediate_or_cancel(cls) -> OrderOptions:
+        return cls(TimeInForce.IMMEDIATE_OR_CANCEL)
+
+    @classmethod
+    def fill_or_kill(cls) -> OrderOptions:
+        return cls(TimeInForce.FILL_OR_KILL)
+
+    @classmethod
+    def daily(cls) -> OrderOptions:
+        return cls(TimeInForce.DAILY)
+
+    @classmethod
+    def good_till(cls, when: datetime | int) -> OrderOptions:
+        """Expire at ``when`` (an aware datetime or unix seconds) or at 00:00 UTC."""
+        return cls(TimeInForce.GOOD_TILL_DATE, expire_time=when)
+
+    def form(self, price_decimals: int | None, side: Side, price: Decimal) -> dict[str, str]:
+        """The wire fields of these options, checked against the market and the order."""
+        fields: dict[str, str] = {}
+        flag = self.time_in_force.value
+        if flag:
+            fields[flag] = "True"
+        if self.expire_time is not None:
+            expires = params.future_time("expire_time", self.expire_time, now=_time.time())
+            fields["expire_time"] = str(expires * 1000)  # Bitstamp wants milliseconds
+        if self.limit_price is not None:
+            again = params.decimal_value("limit_price", self.limit_price, decimals=price_decimals)
+            # Bitstamp's 400.027/028: the follow-up must be on the profitable side.
+            if side is Side.BUY and not again > price:
+                raise InvalidParameterError("limit_price of a buy must be above its price")
+            if side is Side.SELL and not again < price:
+                raise InvalidParameterError("limit_price of a sell must be below its price")
+            fields["limit_price"] = params.decimal_param(
+                "limit_price", again, decimals=price_decimals
+            )
+        return fields
+
+
+_NO_OPTIONS = OrderOptions()
+
+
+def new_client_order_id() -> str:
+    """A fresh id for an order the caller did not name (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+class OrdersAPI(ApiBase):
+    """Placing, replacing, cancelling and looking up orders."""
+
+    _order_settle_seconds: float
+
+    # -- placing -----------------------------------------------------------------------
+
+    async def buy_limit(
+        self,
+        pair: str,
+        amount: Amount,
+        price: Amount,
+        options: OrderOptions | None = None,
+        *,
+        client_order_id: str | None = None,
+    ) -> OrderPlaced:
+        """Buy ``amount`` (base currency) at ``price`` or better.
+
+        >>> order = await client.buy_limit("btcusd", "0.01", "30000", OrderOptions.post_only())
+        ... # doctest: +SKIP
+        >>> order.id, order.client_order_id  # doctest: +SKIP
+        """
+        return await self._limit(Side.BUY, pair, amount, price, options, client_order_id)
+
+    async def sell_limit(
+        self,
+        pair: str,
+        amount: Amount,
+        price: Amount,
+        options: OrderOptions | None = None,
+        *,
+        client_order_id: str | None = None,
+    ) -> OrderPlaced:
+        """Sell ``amount`` (base currency) at ``price`` or better. See ``buy_limit``."""
+        return await self._limit(Side.SELL, pair, amount, price, options, client_order_id)
+
+    async def buy_market(
+        self, pair: str, amount: Amount, *, client_order_id: str | None = None
+    ) -> OrderPlaced:
+        """Buy ``amount`` (base currency) at the best prices on the book now."""
+        return await self._market_order(Side.BUY, pair, amount, client_order_id)
+
+    async def sell_market(
+        self, pair: str, amount: Amount, *, client_order_id: str | None = None
+    ) -> OrderPlaced:
+        """Sell ``amount`` (base currency) at the best prices on the book now."""
+        return await self._market_order(Side.SELL, pair, amount, client_order_id)
+
+    async def buy_instant(
+        self, pair: str, amount: Amount, *, client_order_id: str | None = None
+    ) -> OrderPlaced:
+        """Spend ``amount`` of the counter currency (e.g. USD) on the base currency now."""
+        symbol, market = await self._tradable(pair, instant=True)
+        decimals = market.instant_order_counter_decimals if market else None
+        form = {"amount": params.decimal_param("amount", amount, decimals=decimals)}
+        return await self._place("buy_instant", symbol, form, client_order_id, Side.BUY)
+
+    async def sell_instant(
+        self,
+        pair: str,
+        amount: Amount,
+        *,
+        amount_in_counter: bool = False,
+        client_order_id: str | None = None,
+    ) -> OrderPlaced:
+        """Sell now: ``amount`` of the base currency, or with ``amount_in_counter`` the
+        amount of counter currency to receive."""
+        symbol, market = await self._tradable(pair, instant=True)
+        in_counter = params.boolean("amount_in_counter", amount_in_counter)
+        if market is None:
+            decimals = None
+        elif in_counter:
+            decimals = market.instant_order_counter_decimals
+        else:
+            decimals = market.base_decimals
+        form = {"amount": params.decimal_param("amount", amount, decimals=decimals)}
+        if in_counter:
+            form["amount_in_counter"] = "True"
+        return await self._place("sell_instant", symbol, form, client_order_id, Side.SELL)
+
+    async def replace_order(
+        self,
+        order_id: str | int | None = None,
+        *,
+        orig_client_order_id: str | None = None,
+        pair: str,
+        amount: Amount,
+        price: Amount,
+        client_order_id: str | None = None,
+    ) -> ReplacedOrder:
+        """Replace an open order with a new amount and price in one step.
+
+        The new order gets ``client_order_id`` (generated when not given). ``pair`` is
+        needed to check the new amount and price against the market's decimals.
+        """
+        _, market = await self._tradable(pair)
+        if (order_id is None) == (orig_client_order_id is None):
+            raise InvalidParameterError("give exactly one of order_id and orig_client_order_id")
+        form: dict[str, str] = {}
+        if order_id is not None:
+            form["id"] = params.order_id(order_id)
+        else:
+            form["orig_client_order_id"] = params.client_order_id(orig_client_order_id)
+        form["amount"] = params.decimal_param(
+            "amount", amount, decimals=market.base_decimals if market else None
+        )
+        form["price"] = params.decimal_param(
+            "price", price, decimals=market.counter_decimals if market else None
+        )
+        new_id = (
+            params.client_order_id(client_order_id)
+            if client_order_id is not None
+            else new_client_order_id()
+        )
+        form["client_order_id"] = new_id
+        async with self._pipeline.guard():
+            while True:
+                sent_at = _time.monotonic()
+                try:
+                    return await self._call("replace_order", ReplacedOrder.from_wire, form=form)
+                except BitstampError as error:
+                    if not is_ambiguous(error):
+                        raise
+                    status = await self._look_up(new_id, sent_at, error)
+                    if status is not None:
+                        return ReplacedOrder.from_status(status, form)
+
+    async def _limit(
+        self,
+        side: Side,
+        pair: str,
+        amount: Amount,
+        price: Amount,
+        options: OrderOptions | None,
+        client_order_id: str | None,
+    ) -> OrderPlaced:
+        symbol, market = await self._tradable(pair)
+        chosen = _NO_OPTIONS if options is None else options
+        if type(chosen) is not OrderOptions:
+            raise InvalidParameterError(f"options must be an OrderOptions, got {options!r}")
+        amount_value = params.decimal_value(
+            "amount", amount, decimals=market.base_decimals if market else None
+        )
+        price_decimals = market.counter_decimals if market else None
+        price_value = params.decimal_value("price", price, decimals=price_decimals)
+        if market is not None:
+            _check_minimum(market, amount_value * price_value)
+        form = {
+            "amount": params.decimal_param("amount", amount_value),
+            "price": params.decimal_param("price", price_value),
+        }
+        form.update(chosen.form(price_decimals, side, price_value))
+        return await self._place(
+            f"{side.value}_limit", symbol, form, client_order_id, side, amount_value, price_value
+        )
+
+    async def _market_order(
+        self, side: Side, pair: str, amount: Amount, client_order_id: str | None
+    ) -> OrderPlaced:
+        symbol, market = await self._tradable(pair, instant=True)
+        decimals = market.base_decimals if market else None
+        amount_value = params.decimal_value("amount", amount, decimals=decimals)
+        form = {"amount": params.decimal_param("amount", amount_value)}
+        return await self._place(
+            f"{side.value}_market", symbol, form, client_order_id, side, amount_value
+        )
+
+    async def _tradable(self, pair: object, *, instant: bool = False) -> tuple[str, Market | None]:
+        symbol, market = await self._market(pair)
+        if market is not None:
+            if not market.trading_enabled:
+                raise InvalidParameterError(f"trading is disabled on {symbol}")
+            if instant and not market.instant_and_market_orders_enabled:
+                raise InvalidParameterError(f"market and instant orders are disabled on {symbol}")
+        return symbol, market
+
+    async def _place(
+        self,
+        route_name: str,
+        symbol: str,
+        form: dict[str, str],
+        client_order_id: str | None,
+        side: Side,
+        amount: Decimal | None = None,
+        price: Decimal | None = None,
+    ) -> OrderPlaced:
+        """Send an order exactly once (see the module docstring)."""
+        order_ref = (
+            params.client_order_id(client_order_id)
+            if client_order_id is not None
+            else new_client_order_id()
+        )
+        form["client_order_id"] = order_ref
+        path = {"market_symbol": symbol}
+        async with self._pipeline.guard():
+            while True:
+                sent_at = _time.monotonic()
+                try:
+                    return await self._call(route_name, OrderPlaced.from_wire, path=path, form=form)
+                except BitstampError as error:
+                    if not is_ambiguous(error):
+                        raise
+                    status = await self._look_up(order_ref, sent_at, error)
+                    if status is not None:
+                        return OrderPlaced.from_status(
+                            status, side=side, amount=amount, price=price
+                        )
+                    # Confirmed absent after the settle time: sending again cannot duplicate.
+
+    async def _look_up(
+        self, client_order_id: str, sent_at: float, cause: BitstampError
+    ) -> OrderStatus | None:
+        """The order placed under ``client_order_id``, or None once its absence is sure."""
+        settle_until = sent_at + self._order_settle_seconds
+        while True:
+            try:
+                return await self.order_status(client_order_id=client_order_id)
+            except OrderNotFoundError:
+                remaining = settle_until - _time.monotonic()
+                if remaining <= 0:
+                    return None
+                await asyncio.sleep(min(remaining, 1.0))
+            except BitstampError as error:
+                if is_ambiguous(error):
+                    raise OrderOutcomeUnknownError(
+                        f"the order {client_order_id!r} may or may not have been placed "
+                        f"({cause}), and looking it up failed too ({error}); look it up "
+                        "by client_order_id before placing it again",
+                        client_order_id=client_order_id,
+                        method=cause.method,
+                        path=cause.path,
+                    ) from error
+                raise
+
+    # -- cancelling --------------------------------------------------------------------
+
+    async def cancel_order(
+        self, order_id: str | int | None = None, *, client_order_id: str | None = None
+    ) -> CanceledOrder:
+        """Cancel one order by its id or by your ``client_order_id``.
+
+        Cancels jump the rate-limit queue. After an ambiguous failure the cancel is sent
+        again; ``outcome`` says whether this call cancelled the order or found it already
+        cancelled by an earlier attempt of this call. An order the exchange does not know,
+        or that already finished, raises ``OrderNotFoundError``.
+        """
+        form = _order_ref(order_id, client_order_id)
+        async with self._pipeline.guard():
+            try:
+                return await self._call("cancel_order", CanceledOrder.from_wire, form=form)
+            except OrderNotFoundError as error:
+                if (error.attempts or 1) <= 1:
+                    raise
+                # An earlier attempt of this call may have cancelled it; ask.
+                if "id" in form:
+                    status = await self.order_status(form["id"])
+                else:
+                    status = await self.order_status(client_order_id=form["client_order_id"])
+                if status.status is not OrderState.CANCELED:
+                    raise
+                return CanceledOrder.from_status(status, outcome=CancelOutcome.CANCELED_BY_RETRY)
+
+    async def cancel_all_orders(self, pair: str | None = None) -> CancelAllResult:
+        """Cancel every open order, or every open order of one market."""
+        if pair is None:
+            return await self._call("cancel_all_orders", CancelAllResult.from_wire)
+        symbol, _ = await self._market(pair)
+        return await self._call(
+            "cancel_all_orders_for_market",
+            CancelAllResult.from_wire,
+            path={"market_symbol": symbol},
+        )
+
+    # -- looking up ----------------------------------------------------------------------
+
+    async def open_orders(self, pair: str | None = None) -> Rows[OpenOrder]:
+        """Open orders of every market, or of one. (The exchange caches this for 10 s.)"""
+        if pair is None:
+            return await self._call("open_orders", _parse_open_orders)
+        symbol, _ = await self._market(pair)
+        return await self._call(
+            "open_orders_for_market", _parse_open_orders, path={"market_symbol": symbol}
+        )
+
+    async def order_status(
+        self,
+        order_id: str | int | None = None,
+        *,
+        client_order_id: str | None = None,
+        omit_transactions: bool = False,
+    ) -> OrderStatus:
+        """The state of one order and its fills, by id or ``client_order_id``."""
+        form = _order_ref(order_id, client_order_id)
+        if params.boolean("omit_transactions", omit_transactions):
+            form["omit_transactions"] = "True"
+        return await self._call("order_status", OrderStatus.from_wire, form=form)
+
+
+def _check_minimum(market: Market, value: Decimal) -> None:
+    if value < market.minimum_order_value:
+        raise InvalidParameterError(
+            f"order value {value} is below {market.market_symbol}'s minimum of "
+            f"{market.minimum_order_value} {market.counter_currency}"
+        )
+
+
+def _order_ref(order_id: str | int | None, client_order_id: str | None) -> dict[str, str]:
+    if (order_id is None) == (client_order_id is None):
+        raise InvalidParameterError("give exactly one of order_id and client_order_id")
+    if order_id is not None:
+        return {"id": params.order_id(order_id)}
+    return {"client_order_id": params.client_order_id(client_order_id)}

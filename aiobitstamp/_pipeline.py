@@ -1,0 +1,441 @@
+"""The request pipeline: admit, sign, send, decode, decide. The only code that sends.
+
+Each step is small and testable alone: the limiter admits (``_limiter``), the signer signs
+(``_auth``), the transport sends (``_transport``), ``decode`` turns an answer into JSON or
+an error from the tree, and ``RetryPolicy.decide`` (``_retry``) says whether to retry,
+re-sign or raise. This module only wires them together and owns two promises:
+
+* **Every send is one the limiter counted.** A request is signed after the limiter admits
+  it (a long wait cannot stale the timestamp) and the transport never resends on its own.
+* **Closing is final.** After ``close()``, every call queued in the limiter, waiting to
+  retry, or in flight ends promptly with ``ClientClosedError``, and no new call starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from ._auth import Credentials, QuerySigning, clock_offset_from_date, sign_request
+from ._auth import verify_response_signature as signature_matches
+from ._exceptions import (
+    BitstampError,
+    ClientClosedError,
+    MissingCredentialsError,
+    RateLimitError,
+    ResponseSignatureError,
+    UnexpectedResponseError,
+    error_from_response,
+    error_from_undecodable,
+    is_error_payload,
+)
+from ._json import loads, loads_exact
+from ._limiter import Lane, Limiter
+from ._retry import Action, RetryPolicy
+from ._routes import Route
+from ._transport import Request, Response, Transport
+
+__all__ = ["Pipeline", "RequestRecord", "decode"]
+
+T = TypeVar("T")
+
+_NO_HEADERS: Mapping[str, str] = {}
+_CLOSED_MESSAGE = (
+    "this Client was closed (aclose() or the end of its 'async with'); create a new Client"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """What happened to one attempt, passed to the ``on_request`` hook."""
+
+    method: str
+    path: str
+    lane: Lane
+    attempt: int
+    status: int | None  # None when no answer arrived
+    waited: float  # seconds spent waiting for the rate limiter
+    elapsed: float  # seconds on the wire
+    error: BitstampError | None
+
+
+class _NoLimit:
+    """Stands in for a limiter slot when rate limiting is turned off."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_LIMIT = _NoLimit()
+
+
+def decode(response: Response, route: Route, path: str) -> Any:
+    """The answer's JSON, or the error from the tree that it stands for."""
+    status = response.status
+    try:
+        payload = loads_exact(response.body) if route.exact_numbers else loads(response.body)
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "")
+        error = error_from_undecodable(
+            status, response.body, content_type, method=route.method, path=path
+        )
+        if isinstance(error, RateLimitError) and error.retry_after is None:
+            # A 429 page from a proxy still carries the exchange's Retry-After.
+            error.retry_after = _retry_after(response)
+        raise error from None
+    if status >= 400 or is_error_payload(payload):
+        raise error_from_response(
+            status,
+            payload,
+            method=route.method,
+            path=path,
+            retry_after=response.headers.get("Retry-After"),
+        )
+    return payload
+
+
+def _retry_after(response: Response) -> float | None:
+    from ._exceptions import parse_retry_after
+
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+class Pipeline:
+    """Sends requests for one client. See the module docstring for its promises."""
+
+    __slots__ = (
+        "_active",
+        "_clock_offset",
+        "_closed",
+        "_closing",
+        "_credentials",
+        "_host",
+        "_limiter",
+        "_loop",
+        "_on_request",
+        "_policy",
+        "_prefix",
+        "_query_signing",
+        "_require_signature",
+        "_root",
+        "_transport",
+        "_verify_signature",
+    )
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        limiter: Limiter | None,
+        credentials: Credentials | None,
+        host: str,
+        root: str,
+        prefix: str,
+        policy: RetryPolicy,
+        query_signing: QuerySigning,
+        verify_signature: bool,
+        require_signature: bool,
+        on_request: Callable[[RequestRecord], None] | None,
+    ) -> None:
+        self._transport = transport
+        self._limiter = limiter
+        self._credentials = credentials
+        self._host = host
+        self._root = root
+        self._prefix = prefix
+        self._policy = policy
+        self._query_signing = query_signing
+        self._verify_signature = verify_signature or require_signature
+        self._require_signature = require_signature
+        self._on_request = on_request
+        self._clock_offset = 0.0
+        self._closed = False
+        # Tasks inside a call, with how deep (a reconciling order nests calls), and the
+        # ones close() cancelled, so their CancelledError becomes ClientClosedError.
+        self._active: dict[asyncio.Task[Any], int] = {}
+        self._closing: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def clock_offset(self) -> float:
+        return self._clock_offset
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def has_credentials(self) -> bool:
+        return self._credentials is not None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError(_CLOSED_MESSAGE)
+
+    def close(self) -> None:
+        """Refuse new calls and end every call in progress with ``ClientClosedError``."""
+        self._closed = True
+        current = asyncio.current_task()
+        for task in self._active:
+            if task is not current and not task.done():
+                self._closing.add(task)
+                task.cancel()
+
+    def guard(self) -> _Guard:
+        """``async with pipeline.guard():`` makes a multi-step operation (an order being
+        reconciled, a paginator's pause) end with ``ClientClosedError`` on close."""
+        return _Guard(self)
+
+    def _enter(self) -> asyncio.Task[Any] | None:
+        self.check_open()
+        loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop.is_closed():
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ClientClosedError(
+                "this Client belongs to another running event loop; create one Client per "
+                "event loop (its connections and rate limit are bound to the loop)"
+            )
+        task = asyncio.current_task()
+        if task is not None:
+            self._active[task] = self._active.get(task, 0) + 1
+        return task
+
+    def _leave(self, task: asyncio.Task[Any] | None) -> None:
+        if task is None:
+            return
+        depth = self._active.get(task, 1) - 1
+        if depth:
+            self._active[task] = depth
+        else:
+            self._active.pop(task, None)
+
+    def _closed_error(self, task: asyncio.Task[Any] | None) -> ClientClosedError | None:
+        """The error to raise instead of a CancelledError that close() caused."""
+        if task is None or task not in self._closing:
+            return None
+        if self._active.get(task, 0) <= 1:
+            self._closing.discard(task)
+        uncancel = getattr(task, "uncancel", None)
+        if uncancel is not None:  # Python 3.11+: the cancel request is consumed here
+            uncancel()
+        return ClientClosedError(_CLOSED_MESSAGE + "; the call was stopped")
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def send(
+        self,
+        route: Route,
+        path: str,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        form: Mapping[str, str] | None = None,
+        parse: Callable[[Any], T],
+        method: str | None = None,
+    ) -> T:
+        """Send ``route`` at ``path`` (under /api/v2/), retrying as the policy says, and
+        turn the answer into a model with ``parse``."""
+        task = self._enter()
+        try:
+            return await self._send(route, path, query, form, parse, method or route.method)
+        except asyncio.CancelledError:
+            error = self._closed_error(task)
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            self._leave(task)
+
+    async def _send(
+        self,
+        route: Route,
+        endpoint: str,
+        query: Mapping[str, str | int] | None,
+        form: Mapping[str, str] | None,
+        parse: Callable[[Any], T],
+        method: str,
+    ) -> T:
+        credentials = self._credentials if route.signed else None
+        if route.signed and credentials is None:
+            raise MissingCredentialsError(
+                "this endpoint is private: create the Client with api_key and api_secret",
+                method=method,
+                path=endpoint,
+            )
+        path = self._prefix + endpoint
+        query_string = urlencode(query) if query else ""
+        url = self._root + path + ("?" + query_string if query_string else "")
+        body = urlencode(form).encode() if form else b""
+        limiter = self._limiter
+        lane = route.lane
+        timed = self._on_request is not None
+        clock_corrected = False
+        attempt = 0
+        while True:
+            self.check_open()
+            attempt += 1
+            headers: Mapping[str, str] = _NO_HEADERS
+            nonce = timestamp = ""
+            queued = started = sent_at = 0.0
+            response: Response | None = None
+            try:
+                if timed:
+                    queued = time.perf_counter()
+                async with limiter.slot(lane) if limiter is not None else _NO_LIMIT:
+                    self.check_open()
+                    if timed:
+                        started = time.perf_counter()
+                    if credentials is not None:
+                        # Signed after admission, so a long wait cannot push the
+                        # timestamp out of the exchange's 150 s window.
+                        nonce = str(uuid.uuid4())
+                        sent_at = time.time()
+                        now_ms = int((sent_at + self._clock_offset) * 1000)
+                        headers = sign_request(
+                            credentials,
+                            method,
+                            self._host,
+                            path,
+                            query_string,
+                            body,
+                            nonce=nonce,
+                            timestamp_ms=now_ms,
+                            query_signing=self._query_signing,
+                        )
+                        timestamp = str(now_ms)
+                    response = await self._transport.send(Request(method, url, headers, body), path)
+                result = decode(response, route, path)
+                if credentials is not None:
+                    self._check_signature(credentials, response, nonce, timestamp, method, path)
+            except BitstampError as error:
+                if timed:
+                    self._record(method, path, lane, attempt, response, queued, started, error)
+                if isinstance(error, RateLimitError) and limiter is not None:
+                    # Everyone sharing the limit slows down, whether or not this retries.
+                    _report_rejection(limiter, lane, error.retry_after)
+                decision = self._policy.decide(
+                    error, route.repeat, attempt, clock_corrected=clock_corrected
+                )
+                if decision.action is Action.RAISE:
+                    error.attempts = attempt
+                    raise
+                if decision.action is Action.RESIGN:
+                    clock_corrected = True
+                    if response is not None:
+                        self._correct_clock(response, sent_at)
+                    continue
+                if decision.delay > 0:
+                    await asyncio.sleep(decision.delay)
+                continue
+            if timed:
+                self._record(method, path, lane, attempt, response, queued, started, None)
+            try:
+                return parse(result)
+            except BitstampError:
+                raise
+            except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:
+                raise UnexpectedResponseError(
+                    f"HTTP {response.status} answer does not have the documented shape: "
+                    f"{type(exc).__name__}",
+                    status=response.status,
+                    method=method,
+                    path=path,
+                ) from None
+
+    def _check_signature(
+        self,
+        credentials: Credentials,
+        response: Response,
+        nonce: str,
+        timestamp: str,
+        method: str,
+        path: str,
+    ) -> None:
+        if not self._verify_signature:
+            return
+        signature = response.headers.get("X-Server-Auth-Signature")
+        if signature is None:
+            if self._require_signature:
+                raise ResponseSignatureError(
+                    "the answer has no X-Server-Auth-Signature and one is required",
+                    status=response.status,
+                    method=method,
+                    path=path,
+                )
+            return
+        content_type = response.headers.get("Content-Type", "")
+        if not signature_matches(
+            credentials, signature, nonce, timestamp, content_type, response.body
+        ):
+            raise ResponseSignatureError(
+                "X-Server-Auth-Signature does not match the answer: it may have been altered "
+                "in transit, or the secret is not this key's",
+                status=response.status,
+                method=method,
+                path=path,
+            )
+
+    def _correct_clock(self, response: Response, sent_at: float) -> None:
+        offset = clock_offset_from_date(response.headers.get("Date", ""), sent_at, time.time())
+        if offset is not None:
+            self._clock_offset = offset
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        lane: Lane,
+        attempt: int,
+        response: Response | None,
+        queued: float,
+        started: float,
+        error: BitstampError | None,
+    ) -> None:
+        assert self._on_request is not None
+        now = time.perf_counter()
+        waited = (started or now) - queued
+        elapsed = now - started if started else 0.0
+        status = response.status if response is not None else None
+        self._on_request(RequestRecord(method, path, lane, attempt, status, waited, elapsed, error))
+
+
+def _report_rejection(limiter: Limiter, lane: Lane, retry_after: float | None) -> None:
+    on_rejection = getattr(limiter, "on_rejection", None)
+    if on_rejection is not None:
+        on_rejection(lane, retry_after)
+    else:  # TODO(limiter): remove once every limiter has on_rejection
+        limiter.record_rejection(lane)
+        limiter.pause(retry_after if retry_after is not None else 1.0)
+
+
+class _Guard:
+    __slots__ = ("_pipeline", "_task")
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._task: asyncio.Task[Any] | None = None
+
+    async def __aenter__(self) -> None:
+        self._task = self._pipeline._enter()
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        pipeline, task = self._pipeline, self._task
+        try:
+            if isinstance(exc, asyncio.CancelledError):
+                error = pipeline._closed_error(task)
+                if error is not None:
+                    raise error from None
+        finally:
+            pipeline._leave(task)
