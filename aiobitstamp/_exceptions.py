@@ -5,6 +5,7 @@ the way (transport), or at the exchange (an error answer)::
 
     BitstampError
     ├── InvalidParameterError (+ ValueError)         bad input, nothing was sent
+    │   ├── InvalidCredentialsError                 api_key/api_secret not usable as given
     │   └── UnknownMarketError (+ MarketNotFoundError)
     ├── MissingCredentialsError                     private call on a client without keys
     ├── ClientClosedError (+ RuntimeError)          the client was closed
@@ -12,6 +13,7 @@ the way (transport), or at the exchange (an error answer)::
     │   └── RequestTimeoutError (+ TimeoutError)
     ├── OrderOutcomeUnknownError                    an order may or may not be placed
     ├── UnexpectedResponseError                     not JSON: an HTML 502 page, truncated body
+    │   └── MalformedFieldError                     JSON, but a field is missing or wrong
     ├── ResponseSignatureError                      X-Server-Auth-Signature missing or wrong
     └── ExchangeError                               the exchange answered with an error
         ├── AuthenticationError                     API0001, API0005, API0008, API0010-16, 18-21
@@ -30,15 +32,22 @@ the way (transport), or at the exchange (an error answer)::
         └── ExchangeUnavailableError                5xx, 500.xxx, maintenance
 
 Every error carries ``status``, ``code`` (API00xx or response_code), ``reason``, ``method``,
-``path`` and ``retry_safe``: True when the exchange certainly did not act on the request,
-so sending it again cannot duplicate anything. Secrets are never part of an error.
+``path``, ``retry_after`` (seconds, from the answer's Retry-After header, whatever its
+status and body) and ``retry_safe``: True when the exchange certainly did not act on the
+request, so sending it again cannot duplicate anything. Secrets are never part of an error.
+
+A malformed answer raises :class:`MalformedFieldError` when it is parsed, or, for the lazy
+models (``Ticker``, order-book levels, ``Rows``), when the bad value is read; never a bare
+``ValueError``, ``KeyError`` or ``decimal.InvalidOperation``.
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
+from datetime import timezone
 from typing import Any
 
 __all__ = [
@@ -51,9 +60,11 @@ __all__ = [
     "ExchangeError",
     "ExchangeUnavailableError",
     "InsufficientFundsError",
+    "InvalidCredentialsError",
     "InvalidNonceError",
     "InvalidOrderError",
     "InvalidParameterError",
+    "MalformedFieldError",
     "MarketNotFoundError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -87,6 +98,7 @@ class BitstampError(Exception):
         method: str | None = None,
         path: str | None = None,
         retry_safe: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -96,6 +108,7 @@ class BitstampError(Exception):
         self.method = method
         self.path = path
         self.retry_safe = retry_safe
+        self.retry_after = retry_after
         # How many times the request was sent before this error (set by the pipeline).
         self.attempts: int | None = None
 
@@ -107,6 +120,12 @@ class BitstampError(Exception):
 
 class InvalidParameterError(BitstampError, ValueError):
     """Bad input caught before anything was sent."""
+
+
+class InvalidCredentialsError(InvalidParameterError):
+    """``api_key`` or ``api_secret`` cannot be used: empty, not a ``str``, or holding
+    whitespace, control or non-ASCII characters (a pasted newline, a stray quote of an
+    environment file). The message says which one and why, never what it holds."""
 
 
 class MissingCredentialsError(BitstampError):
@@ -140,6 +159,46 @@ class OrderOutcomeUnknownError(BitstampError):
 
 class UnexpectedResponseError(BitstampError):
     """The exchange answered with something that is not the JSON it documents."""
+
+
+class MalformedFieldError(UnexpectedResponseError):
+    """The answer is JSON, but not of the documented shape: a field is missing, of the
+    wrong type (a list where a price belongs, a float that has lost digits) or out of range.
+
+    ``model`` names what was being read (``"OrderStatus"``), ``field`` the path to the bad
+    value (``"transactions[1].price"``) and ``problem`` what is wrong with it. The value
+    itself is never shown: an answer can hold a secret (a WebSocket token).
+
+    >>> str(MalformedFieldError("missing", model="Trade", field="price"))
+    'malformed Trade answer, at price: missing'
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        model: str | None = None,
+        field: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.problem = problem
+        self.model = model
+        self.field = field
+        what = f"malformed {model} answer" if model else "malformed answer"
+        where = f", at {field}" if field else ""
+        super().__init__(f"{what}{where}: {problem}", **kwargs)
+
+    def within(self, model: str | None, field: str) -> MalformedFieldError:
+        """The same problem seen from an enclosing value: ``model`` (when given) becomes
+        the model named, and ``field`` is prefixed to the path (``"[3]"``, ``"bids"``)."""
+        inner = self.field
+        if inner is None:
+            path = field
+        elif inner.startswith("["):
+            path = field + inner
+        else:
+            path = f"{field}.{inner}"
+        return MalformedFieldError(self.problem, model=model or self.model, field=path)
 
 
 class ResponseSignatureError(BitstampError):
@@ -176,10 +235,9 @@ class RateLimitError(ExchangeError):
     ``retry_after`` is the exchange's Retry-After in seconds, when it sent one.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("retry_safe", True)
         super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class BadRequestError(ExchangeError):
@@ -402,20 +460,36 @@ def _messages(payload: Mapping[str, Any]) -> list[str]:
     return found
 
 
+# RFC 9110 delta-seconds is digits only; a fraction is tolerated. No sign, no exponent, no
+# "inf" or "nan" (float() would take them, and an infinite pause is a hang).
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date).
+
+    ``None`` when the header is absent or unreadable; never negative, never infinite.
+
+    >>> parse_retry_after("30")
+    30.0
+    >>> parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
+    10.0
+    """
+    if value.__class__ is not str or not value:
+        return None
+    text = value.strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(text)
+    if not text.isascii() or len(text) > 64:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(text)
+        if when.tzinfo is None:  # "-0000": the RFC's "UTC, source unknown"
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return max(0.0, seconds)
 
 
 def error_from_response(
@@ -450,27 +524,37 @@ def error_from_response(
         "path": path,
         "retry_safe": retry_safe,
     }
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=parse_retry_after(retry_after), **common)
     if code == "API0005":
         message += " (on a sub-account key, check you sign for the account the key belongs to)"
-    return cls(message, **common)
+    return cls(message, retry_after=parse_retry_after(retry_after), **common)
 
 
 def error_from_undecodable(
-    status: int, body: bytes, content_type: str, *, method: str, path: str
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    method: str,
+    path: str,
+    retry_after: str | None = None,
 ) -> BitstampError:
     """An answer whose body is not JSON: an HTML error page, a truncated body, ...
 
     The message names the status and shows the start of the body, so a proxy's 502 page
-    reads as what it is instead of a JSON decode traceback.
+    reads as what it is instead of a JSON decode traceback. ``retry_after`` is the answer's
+    Retry-After header: a proxy's HTML 429 or 503 still says how long to wait.
     """
     excerpt = body[:120].decode("utf-8", "replace").replace("\n", " ").strip()
     kind = content_type or "no content type"
     message = f"HTTP {status} with a body that is not valid JSON ({kind}, {len(body)} bytes)"
     if excerpt:
         message += f": {excerpt!r}"
-    common: dict[str, Any] = {"status": status, "method": method, "path": path}
+    common: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "path": path,
+        "retry_after": parse_retry_after(retry_after),
+    }
     if status < 400:
         return UnexpectedResponseError(message, **common)
     cls = _classify(status, None, "", [])

@@ -14,9 +14,11 @@ from aiobitstamp._exceptions import (
     ExchangeError,
     ExchangeUnavailableError,
     InsufficientFundsError,
+    InvalidCredentialsError,
     InvalidNonceError,
     InvalidOrderError,
     InvalidParameterError,
+    MalformedFieldError,
     MarketNotFoundError,
     NotFoundError,
     OrderNotFoundError,
@@ -239,3 +241,95 @@ def test_retry_after_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert parse_retry_after("garbage") is None
     assert parse_retry_after(None) is None
+
+
+# --- Retry-After survives every status and body (defect 3/6) -------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_undecodable_answers_keep_retry_after(status: int) -> None:
+    html = b"<html><body><h1>Too Many Requests</h1></body></html>"
+    error = error_from_undecodable(
+        status, html, "text/html", method="POST", path="/api/v2/buy/btcusd/", retry_after="30"
+    )
+    assert error.retry_after == 30.0
+    assert error.retry_safe
+    if status == 429:
+        assert type(error) is RateLimitError
+    else:
+        assert type(error) is ExchangeUnavailableError
+    assert (
+        error_from_undecodable(status, html, "text/html", method="GET", path="/p").retry_after
+        is None
+    )
+
+
+def test_json_errors_keep_retry_after_whatever_the_class() -> None:
+    payload = {"status": "error", "reason": {"__all__": ["Down."]}, "response_code": "500.002"}
+    error = error_from_response(503, payload, method="GET", path="/p", retry_after="7")
+    assert type(error) is ExchangeUnavailableError
+    assert error.retry_after == 7.0
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["inf", "Infinity", "nan", "1e309", "-5", "1_000", "\u0663", "0x10", "", "soon", "9" * 80],
+)
+def test_retry_after_refuses_what_is_not_a_delay(header: str) -> None:
+    # float() takes most of these; an infinite or NaN pause would hang the client.
+    assert parse_retry_after(header) is None
+
+
+def test_retry_after_forms() -> None:
+    assert parse_retry_after("30") == 30.0
+    assert parse_retry_after(" 2.5 ") == 2.5
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 -0000", now=1445412480.0) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412490.0) == 0.0
+    assert parse_retry_after(b"30") is None  # type: ignore[arg-type]
+
+
+# --- MalformedFieldError and InvalidCredentialsError ------------------------------------------
+
+
+def test_malformed_field_error_names_model_and_path_not_value() -> None:
+    inner = MalformedFieldError("expected a decimal, got a float", model="OrderFill", field="fee")
+    outer = inner.within("OrderStatus", "transactions[1]")
+    assert isinstance(outer, UnexpectedResponseError) and isinstance(outer, BitstampError)
+    assert not isinstance(outer, ValueError)
+    assert (outer.model, outer.field) == ("OrderStatus", "transactions[1].fee")
+    assert str(outer) == (
+        "malformed OrderStatus answer, at transactions[1].fee: expected a decimal, got a float"
+    )
+    indexed = MalformedFieldError("missing", model="PriceLevel", field="price").within(None, "[3]")
+    assert (indexed.model, indexed.field) == ("PriceLevel", "[3].price")
+    row = MalformedFieldError("too short", model="PriceLevel").within("OrderBook", "bids")
+    assert str(row) == "malformed OrderBook answer, at bids: too short"
+    assert MalformedFieldError("x").within(None, "[0]").field == "[0]"
+    assert MalformedFieldError("x", field="[1]").within(None, "[0]").field == "[0][1]"
+
+
+def test_invalid_credentials_is_a_value_error_in_the_tree() -> None:
+    assert issubclass(InvalidCredentialsError, InvalidParameterError)
+    assert issubclass(InvalidCredentialsError, ValueError)
+    assert issubclass(InvalidCredentialsError, BitstampError)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "text",
+        7,
+        {"code": {"nested": 1}, "reason": [1, 2]},
+        {"reason": {"amount": {"deep": ["x"]}, "__all__": "flat"}},
+        {"error": {"__all__": [None, 5, ""]}, "response_explanation": 3},
+        {"status": "error", "response_code": 400.002},
+        {"status": "error", "code": "", "reason": ""},
+    ],
+)
+def test_error_from_response_takes_any_decoded_json(payload: object) -> None:
+    error = error_from_response(400, payload, method="GET", path="/p", retry_after="x")
+    assert isinstance(error, ExchangeError)
+    assert str(error)
+    assert error.retry_after is None
