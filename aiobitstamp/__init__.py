@@ -11,6 +11,7 @@
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from ._api.orders import OrderOptions, TimeInForce
 from ._auth import Credentials, QuerySigning
 from ._client import Client, RequestRecord
 from ._exceptions import (
@@ -30,6 +31,7 @@ from ._exceptions import (
     MissingCredentialsError,
     NotFoundError,
     OrderNotFoundError,
+    OrderOutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     RequestTimeoutError,
@@ -44,6 +46,7 @@ from ._models import (
     Balance,
     CancelAllResult,
     CanceledOrder,
+    CancelOutcome,
     Candle,
     Currency,
     EurUsdRate,
@@ -54,6 +57,7 @@ from ._models import (
     OrderStatus,
     PriceLevel,
     PriceLevels,
+    ReplacedOrder,
     Rows,
     Side,
     Ticker,
@@ -62,6 +66,7 @@ from ._models import (
     Vasp,
     WebSocketToken,
 )
+from ._models.derivatives import FundingRate, FundingRateHistory
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts, Transport
 
@@ -93,6 +98,7 @@ __all__ = [
     "Balance",
     "BitstampError",
     "CancelAllResult",
+    "CancelOutcome",
     "CanceledOrder",
     "Candle",
     "Client",
@@ -103,6 +109,8 @@ __all__ = [
     "EurUsdRate",
     "ExchangeError",
     "ExchangeUnavailableError",
+    "FundingRate",
+    "FundingRateHistory",
     "InsufficientFundsError",
     "InvalidNonceError",
     "InvalidOrderError",
@@ -118,6 +126,8 @@ __all__ = [
     "OpenOrder",
     "OrderBook",
     "OrderNotFoundError",
+    "OrderOptions",
+    "OrderOutcomeUnknownError",
     "OrderPlaced",
     "OrderStatus",
     "PermissionDeniedError",
@@ -126,6 +136,7 @@ __all__ = [
     "QuerySigning",
     "RateLimitError",
     "RedisLimiter",
+    "ReplacedOrder",
     "Request",
     "RequestRecord",
     "RequestTimeoutError",
@@ -136,6 +147,7 @@ __all__ = [
     "Side",
     "SlidingWindowLimiter",
     "Ticker",
+    "TimeInForce",
     "Timeouts",
     "TimestampOutOfBoundsError",
     "Trade",

@@ -85,14 +85,14 @@ def decode(response: Response, route: Route, path: str) -> Any:
     try:
         payload = loads_exact(response.body) if route.exact_numbers else loads(response.body)
     except ValueError:
-        content_type = response.headers.get("Content-Type", "")
-        error = error_from_undecodable(
-            status, response.body, content_type, method=route.method, path=path
-        )
-        if isinstance(error, RateLimitError) and error.retry_after is None:
-            # A 429 page from a proxy still carries the exchange's Retry-After.
-            error.retry_after = _retry_after(response)
-        raise error from None
+        raise error_from_undecodable(
+            status,
+            response.body,
+            response.headers.get("Content-Type", ""),
+            method=route.method,
+            path=path,
+            retry_after=response.headers.get("Retry-After"),
+        ) from None
     if status >= 400 or is_error_payload(payload):
         raise error_from_response(
             status,
@@ -102,12 +102,6 @@ def decode(response: Response, route: Route, path: str) -> Any:
             retry_after=response.headers.get("Retry-After"),
         )
     return payload
-
-
-def _retry_after(response: Response) -> float | None:
-    from ._exceptions import parse_retry_after
-
-    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 class Pipeline:
@@ -177,6 +171,10 @@ class Pipeline:
     @property
     def has_credentials(self) -> bool:
         return self._credentials is not None
+
+    @property
+    def max_attempts(self) -> int:
+        return self._policy.max_attempts
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -95,6 +95,7 @@ class AiohttpTransport:
         "_connector_limit",
         "_max_response_bytes",
         "_session",
+        "_session_loop",
         "_ssl",
         "_timeout",
     )
@@ -113,6 +114,7 @@ class AiohttpTransport:
         self._connector_limit = connection_limit
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         self._max_response_bytes = max_response_bytes
         self._closed = False
 
@@ -131,6 +133,7 @@ class AiohttpTransport:
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
         self._session = session
+        self._session_loop = asyncio.get_running_loop()
         return session
 
     async def _read(self, answer: aiohttp.ClientResponse, request: Request, path: str) -> bytes:
@@ -161,7 +164,15 @@ class AiohttpTransport:
 
     async def send(self, request: Request, path: str) -> Response:
         session = self._session
-        if session is None or session.closed:
+        if (
+            session is None
+            or session.closed
+            or self._session_loop is not asyncio.get_running_loop()
+        ):
+            if session is not None and not session.closed:
+                # Its event loop has ended (asyncio.run() called again): the old pool
+                # cannot be used or closed from here, only let go of.
+                session.detach()
             session = self._open()
         try:
             async with session.request(

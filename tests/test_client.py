@@ -18,6 +18,7 @@ import pytest
 from aiobitstamp import (
     Client,
     ClientClosedError,
+    OrderOptions,
     Credentials,
     ExchangeUnavailableError,
     InvalidParameterError,
@@ -172,10 +173,10 @@ async def test_order_body_is_signed_byte_for_byte() -> None:
         ({"amount": "NaN", "price": "37500"}, "finite"),
         ({"amount": "-1", "price": "37500"}, "greater than zero"),
         ({"amount": "0.0001", "price": "37500"}, "below btcusd's minimum"),
-        ({"amount": "0.01", "price": "37500", "post_only": True, "daily": True}, "only one"),
+        ({"amount": "0.01", "price": "37500", "options": "post_only"}, "must be an OrderOptions"),
         (
-            {"amount": "0.01", "price": "37500", "post_only": True, "limit_price": "40000"},
-            "limit_price cannot",
+            {"amount": "0.01", "price": "37500", "options": OrderOptions(limit_price="3")},
+            "limit_price of a buy must be above",
         ),
     ],
 )
@@ -359,23 +360,42 @@ async def test_html_502_names_the_status() -> None:
     assert info.value.method == "GET"
 
 
-async def test_reads_are_retried_after_a_timeout_but_orders_are_not() -> None:
+async def test_reads_are_retried_after_a_timeout_but_orders_are_looked_up_first() -> None:
     def timeout(request: Request) -> Response:
         raise RequestTimeoutError("timed out", method=request.method, path="x")
+
+    def not_found(request: Request) -> Response:
+        return json_response(
+            {"status": "error", "reason": "Order not found.", "response_code": "404.002"}, 404
+        )
 
     flaky = iter([timeout, lambda r: Response(200, {}, fixture("ticker_btcusd.json"))])
     transport = exchange(
         {
             "/api/v2/ticker/btcusd/": lambda r: next(flaky)(r),
             "/api/v2/sell/btcusd/": timeout,
+            "/api/v2/order_status/": not_found,
         }
     )
     policy = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, rng=random.Random(1))
-    async with Client(KEY, SECRET, transport=transport, retry=policy) as client:
+    async with Client(
+        KEY, SECRET, transport=transport, retry=policy, order_settle_seconds=0
+    ) as client:
         assert (await client.ticker("btcusd")).last == Decimal("37991")
-        with pytest.raises(RequestTimeoutError):
-            await client.sell_limit("btcusd", "0.01", "40000")
-    assert paths(transport).count("/api/v2/sell/btcusd/") == 1  # never sent twice
+        with pytest.raises(RequestTimeoutError, match="so nothing was placed") as caught:
+            await client.sell_limit("btcusd", "0.01", "40000", client_order_id="mine-1")
+    assert caught.value.retry_safe
+    sent = paths(transport)
+    # Each send was followed by a lookup that proved the order absent before the next.
+    assert sent.count("/api/v2/sell/btcusd/") == 3
+    order = [p for p in sent if p in ("/api/v2/sell/btcusd/", "/api/v2/order_status/")]
+    assert order == ["/api/v2/sell/btcusd/", "/api/v2/order_status/"] * 3
+    ids = {
+        dict(parse_qsl(r.body.decode()))["client_order_id"]
+        for r in transport.requests
+        if r.url.endswith("/sell/btcusd/")
+    }
+    assert ids == {"mine-1"}  # every resend carries the same client_order_id
 
 
 async def test_lanes_reach_the_hook() -> None:
@@ -398,16 +418,21 @@ async def test_lanes_reach_the_hook() -> None:
     ]
 
 
-async def test_iter_ohlc_walks_a_gap_without_losing_what_follows() -> None:
-    # Candles exist for [0, 600) and again from 500_000 on: a long halt in between. The
-    # walker must cross the empty pages and go on, never yield twice, never stop early.
-    step, halt_end = 60, 500_040
-    available = [t for t in range(0, 600, step)] + list(range(halt_end, halt_end + 600, step))
+def documented_ohlc(available: list[int], *, end_wins: bool = True) -> Callable[[Request], Response]:
+    """An ohlc/ endpoint following Bitstamp's rule: with both start and end, end wins
+    (the limit candles ending at end); ``end_wins=False`` is the other reading."""
 
     def ohlc(request: Request) -> Response:
         query = dict(parse_qsl(request.url.split("?", 1)[1]))
-        start, end, limit = int(query["start"]), int(query["end"]), int(query["limit"])
-        rows = [t for t in available if start <= t <= end][:limit]
+        limit = int(query["limit"])
+        start, end = query.get("start"), query.get("end")
+        if end is not None and (end_wins or start is None):
+            rows = [t for t in available if t <= int(end)][-limit:]
+        elif start is not None:
+            rows = [t for t in available if t >= int(start)]
+            rows = [t for t in rows if end is None or t <= int(end)][:limit]
+        else:
+            rows = available[-limit:]
         candles = [
             {"timestamp": str(t), "open": "1", "high": "2", "low": "0.5", "close": "1.5",
              "volume": "3"}
@@ -415,7 +440,16 @@ async def test_iter_ohlc_walks_a_gap_without_losing_what_follows() -> None:
         ]  # fmt: skip
         return json_response({"data": {"pair": "BTC/USD", "ohlc": candles}})
 
-    transport = exchange({"/api/v2/ohlc/btcusd/": ohlc})
+    return ohlc
+
+
+@pytest.mark.parametrize("end_wins", [True, False])
+async def test_iter_ohlc_walks_a_gap_without_losing_what_follows(end_wins: bool) -> None:
+    # Candles exist for [0, 600) and again from 500_000 on: a long halt in between. The
+    # walker must cross the empty pages and go on, never yield twice, never stop early.
+    step, halt_end = 60, 500_040
+    available = [t for t in range(0, 600, step)] + list(range(halt_end, halt_end + 600, step))
+    transport = exchange({"/api/v2/ohlc/btcusd/": documented_ohlc(available, end_wins=end_wins)})
     async with Client(transport=transport) as client:
         seen = [
             int(c.timestamp.timestamp())
@@ -423,6 +457,19 @@ async def test_iter_ohlc_walks_a_gap_without_losing_what_follows() -> None:
         ]
     assert seen == available
     assert len(paths(transport)) < 20  # pages of 1000 candles, not one request per candle
+
+
+@pytest.mark.parametrize("end_wins", [True, False])
+async def test_iter_ohlc_returns_every_candle_of_a_long_range(end_wins: bool) -> None:
+    # Defect 1 of issue 6: 2,500 one-minute candles came back as 1,000 from an exchange
+    # that follows the documented "end wins" rule.
+    step = 60
+    available = list(range(1_700_000_000, 1_700_000_000 + 3000 * step, step))
+    transport = exchange({"/api/v2/ohlc/btcusd/": documented_ohlc(available, end_wins=end_wins)})
+    first, last = available[100], available[100 + 2499]
+    async with Client(transport=transport) as client:
+        seen = [int(c.timestamp.timestamp()) async for c in client.iter_ohlc("btcusd", step, first, last)]
+    assert seen == available[100:2600]
 
 
 async def test_market_lookup_and_lazy_rows() -> None:

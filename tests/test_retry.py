@@ -27,7 +27,16 @@ from aiobitstamp import (
         (RequestTimeoutError("timeout"), False, False),  # an order may have executed
         (ExchangeUnavailableError("500"), True, True),
         (ExchangeUnavailableError("500"), False, False),
-        (ExchangeUnavailableError("maintenance", retry_safe=True), False, True),
+        # The exchange's own maintenance answer proves nothing was executed ...
+        (
+            ExchangeUnavailableError(
+                "m", reason="Bitstamp.net is under scheduled maintenance. We'll be back soon."
+            ),
+            False,
+            True,
+        ),
+        # ... but a 503 from anywhere else (a proxy) proves nothing, whatever it claims.
+        (ExchangeUnavailableError("503", status=503, retry_safe=True), False, False),
         (AuthenticationError("bad key"), True, False),  # retrying will not help
     ],
 )

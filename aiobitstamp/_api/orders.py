@@ -20,9 +20,11 @@ import asyncio
 import enum
 import time as _time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from .. import _params as params
 from .._exceptions import (
@@ -141,6 +143,12 @@ class OrderOptions:
 
 
 _NO_OPTIONS = OrderOptions()
+_NO_STATUS = OrderStatus(id="", status=OrderState.OPEN)
+
+
+def _raw(payload: Any) -> Any:
+    """Keep the decoded answer; it is parsed after the exactly-once loop."""
+    return payload
 
 
 def new_client_order_id() -> str:
@@ -263,17 +271,10 @@ class OrdersAPI(ApiBase):
             else new_client_order_id()
         )
         form["client_order_id"] = new_id
-        async with self._pipeline.guard():
-            while True:
-                sent_at = _time.monotonic()
-                try:
-                    return await self._call("replace_order", ReplacedOrder.from_wire, form=form)
-                except BitstampError as error:
-                    if not is_ambiguous(error):
-                        raise
-                    status = await self._look_up(new_id, sent_at, error)
-                    if status is not None:
-                        return ReplacedOrder.from_status(status, form)
+        status, answer = await self._exactly_once("replace_order", new_id, form)
+        if answer is not None:
+            return ReplacedOrder.from_wire(answer)
+        return ReplacedOrder.from_status(status, form)
 
     async def _limit(
         self,
@@ -341,21 +342,38 @@ class OrdersAPI(ApiBase):
             else new_client_order_id()
         )
         form["client_order_id"] = order_ref
-        path = {"market_symbol": symbol}
+        status, answer = await self._exactly_once(
+            route_name, order_ref, form, {"market_symbol": symbol}
+        )
+        if answer is not None:
+            return OrderPlaced.from_wire(answer)
+        return OrderPlaced.from_status(status, side=side, amount=amount, price=price)
+
+    async def _exactly_once(
+        self,
+        route_name: str,
+        client_order_id: str,
+        form: Mapping[str, str],
+        path: Mapping[str, str] | None = None,
+    ) -> tuple[OrderStatus, Any]:
+        """Send a placement; after an ambiguous failure, find it by ``client_order_id``
+        and send again only once its absence is sure. Gives ``(status, None)`` when the
+        order was found by lookup, ``(_, answer)`` when the exchange answered."""
         async with self._pipeline.guard():
-            while True:
+            for _ in range(self._pipeline.max_attempts):
                 sent_at = _time.monotonic()
                 try:
-                    return await self._call(route_name, OrderPlaced.from_wire, path=path, form=form)
+                    answer = await self._call(route_name, _raw, path=path, form=form)
+                    return _NO_STATUS, answer
                 except BitstampError as error:
                     if not is_ambiguous(error):
                         raise
-                    status = await self._look_up(order_ref, sent_at, error)
+                    status = await self._look_up(client_order_id, sent_at, error)
                     if status is not None:
-                        return OrderPlaced.from_status(
-                            status, side=side, amount=amount, price=price
-                        )
+                        return status, None
                     # Confirmed absent after the settle time: sending again cannot duplicate.
+                    last = error
+            raise _confirmed_absent(last, client_order_id)
 
     async def _look_up(
         self, client_order_id: str, sent_at: float, cause: BitstampError
@@ -444,6 +462,16 @@ class OrdersAPI(ApiBase):
         if params.boolean("omit_transactions", omit_transactions):
             form["omit_transactions"] = "True"
         return await self._call("order_status", OrderStatus.from_wire, form=form)
+
+
+def _confirmed_absent(error: BitstampError, client_order_id: str) -> BitstampError:
+    """The last ambiguous error, now known to have placed nothing."""
+    error.retry_safe = True
+    error.message += (
+        f"; the exchange has no order {client_order_id!r} (checked after each attempt), "
+        "so nothing was placed"
+    )
+    return error
 
 
 def _check_minimum(market: Market, value: Decimal) -> None:

@@ -44,17 +44,20 @@ from .market_data import (
 from .orders import (
     CancelAllResult,
     CanceledOrder,
+    CancelOutcome,
     OpenOrder,
     OrderFill,
     OrderPlaced,
     OrderState,
     OrderStatus,
+    ReplacedOrder,
     Side,
 )
 
 __all__ = [
     "Balance",
     "CancelAllResult",
+    "CancelOutcome",
     "CanceledOrder",
     "Candle",
     "Currency",
@@ -68,6 +71,7 @@ __all__ = [
     "OrderStatus",
     "PriceLevel",
     "PriceLevels",
+    "ReplacedOrder",
     "Rows",
     "Side",
     "Ticker",
