@@ -11,9 +11,12 @@ The checks run in this order, and the first failure is the answer (HTTP 403,
 5. timestamp not an integer (API0018) or more than 150 s from the server clock (API0017);
 6. Content-Type with an empty body (API0020); a body with any other Content-Type than
    ``application/x-www-form-urlencoded`` (API0019);
-7. signature (API0005), over the string ``_auth.string_to_sign`` builds from the request
-   exactly as received: the Host header, path, query, Content-Type (empty when absent),
-   nonce, timestamp and the raw body bytes;
+7. signature (API0005): HMAC-SHA256 with the key's secret over the plain concatenation
+   (no separators) of "BITSTAMP " + key, method, the Host header, path, query (with or
+   without its "?", a switch: unconfirmed), Content-Type (empty when absent), nonce,
+   timestamp, "v2" and the raw body bytes, as received (fact sheet, section d); hex
+   compared case-insensitively. Written here from the fact sheet, not borrowed from the
+   client's signer, so a signing bug in the client cannot hide by being mirrored;
 8. nonce reused by the same key within 150 s (API0004) -- after the signature, so a forged
    request cannot burn a legitimate client's nonce;
 9. frozen account (API0006), IP allow-list (API0002), endpoint permission (API0003).
@@ -24,17 +27,28 @@ of the window, so memory stays bounded by the request rate.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .._auth import AUTH_VERSION, FORM_CONTENT_TYPE, QuerySigning, string_to_sign
+from .._auth import QuerySigning
 from ._accounts import FakeAccount
 from ._errors import ApiError
 
-__all__ = ["AuthChecker", "Authenticated", "NonceRegistry", "SignedRequest"]
+__all__ = [
+    "AuthChecker",
+    "Authenticated",
+    "NonceRegistry",
+    "SignedRequest",
+    "expected_signature",
+    "server_signature",
+]
+
+AUTH_VERSION: Final = "v2"
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 
 MAX_URL_LENGTH: Final = 2000
 TIMESTAMP_TOLERANCE_MS: Final = 150_000
@@ -142,20 +156,23 @@ class AuthChecker:
         ):
             raise ApiError.auth("API0019")
         nonce = headers["X-Auth-Nonce"]
-        message = string_to_sign(
+        query = request.query
+        if query and self.query_signing is QuerySigning.WITH_QUESTION_MARK:
+            query = "?" + query
+        expected = expected_signature(
+            account.credentials.api_secret,
             api_key,
             request.method,
             request.host,
             request.path,
-            self.query_signing.signed_form(request.query),
+            query,
             content_type or "",
             nonce,
             timestamp,
             request.body,
         )
-        expected = account.credentials.hexdigest(message).encode()
         received = headers["X-Auth-Signature"].lower().encode("utf-8", "replace")
-        if not hmac.compare_digest(expected, received):
+        if not hmac.compare_digest(expected.encode(), received):
             raise ApiError.auth("API0005")
         if not self._nonces.use(api_key, nonce):
             raise ApiError.auth("API0004")
@@ -175,3 +192,31 @@ def _media_type(content_type: str) -> str:
     the exchange accepts them is unconfirmed, and the emulator does.
     """
     return content_type.partition(";")[0].strip().lower()
+
+
+def expected_signature(
+    secret: str,
+    api_key: str,
+    method: str,
+    host: str,
+    path: str,
+    query: str,
+    content_type: str,
+    nonce: str,
+    timestamp: str,
+    body: bytes,
+) -> str:
+    """The lower-case hex X-Auth-Signature the exchange expects (fact sheet, section d)."""
+    head = "".join(
+        ("BITSTAMP ", api_key, method, host, path, query, content_type, nonce, timestamp, "v2")
+    )
+    return hmac.new(secret.encode(), head.encode() + body, hashlib.sha256).hexdigest()
+
+
+def server_signature(
+    secret: str, nonce: str, timestamp: str, content_type: str, body: bytes
+) -> str:
+    """X-Server-Auth-Signature of an answer: HMAC-SHA256 over nonce + timestamp + the
+    answer's Content-Type + its body, with the nonce and timestamp the client sent."""
+    head = (nonce + timestamp + content_type).encode()
+    return hmac.new(secret.encode(), head + body, hashlib.sha256).hexdigest()
