@@ -84,7 +84,7 @@ STRINGY_BAD: list[object] = [
     "btc%2fusd",
     "btc?usd",
     "btc#usd",
-    "ｂｔｃｕｓｄ",
+    "\uff42\uff54\uff43\uff55\uff53\uff44",  # full-width letters
     "btc\u200busd",
     "BTCUSD",
     "x" * 5000,
@@ -266,7 +266,11 @@ async def test_a_range_that_ends_before_it_starts_is_refused(method: str) -> Non
     global CLIENT_UNDER_TEST
     transport, sent = counting_exchange()
     names = ("since", "until") if method == "funding_rate_history" else ("start", "end")
-    arguments: dict[str, object] = {"pair": "btcusd", names[0]: 1_700_003_600, names[1]: 1_700_000_000}
+    arguments: dict[str, object] = {
+        "pair": "btcusd",
+        names[0]: 1_700_003_600,
+        names[1]: 1_700_000_000,
+    }
     if method != "funding_rate_history":
         arguments["step"] = 60
     async with Client(transport=transport) as client:

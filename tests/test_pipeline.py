@@ -83,18 +83,34 @@ async def test_calls_queued_in_the_limiter_end_when_the_client_closes() -> None:
 
 
 async def test_a_read_in_flight_is_not_retried_on_a_new_session_after_close() -> None:
-    async with FakeBitstamp() as fake:
-        fake.inject_fault(path="/api/v2/ticker/btcusd/", delay=30.0, times=10)
-        client = Client(base_url=fake.url, validate_markets=False)
-        task = asyncio.create_task(client.ticker("btcusd"))
-        while fake.stats.requests == 0:
-            await asyncio.sleep(0.001)  # the request reaching the server, not a timing guess
+    arrived = asyncio.Event()
+    hits = 0
+
+    async def hang(request: web.Request) -> web.StreamResponse:
+        nonlocal hits
+        hits += 1
+        arrived.set()
+        await asyncio.Event().wait()  # an exchange that never answers
+        raise AssertionError("unreachable")
+
+    app = web.Application()
+    app.router.add_get("/api/v2/currencies/", hang)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        client = Client(base_url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+        task = asyncio.create_task(client.currencies())
+        await asyncio.wait_for(arrived.wait(), 5)
         await client.aclose()
         with pytest.raises(ClientClosedError):
             await asyncio.wait_for(task, 5)
-        assert fake.stats.requests == 1
+        assert hits == 1
         transport = client._transport
         assert isinstance(transport, AiohttpTransport) and transport._session is None
+    finally:
+        await runner.cleanup()
 
 
 async def test_new_calls_after_close_fail_at_once_and_name_the_cause() -> None:
@@ -126,11 +142,16 @@ async def test_an_order_waiting_to_be_reconciled_ends_on_close() -> None:
     def drop(request: Request) -> Response:
         raise TransportError("reset by peer; the request may have executed")
 
-    transport = exchange({"/api/v2/buy/btcusd/": drop, "/api/v2/order_status/": not_found})
+    looked_up = asyncio.Event()
+
+    def lookup(request: Request) -> Response:
+        looked_up.set()
+        return not_found(request)
+
+    transport = exchange({"/api/v2/buy/btcusd/": drop, "/api/v2/order_status/": lookup})
     client = Client(KEY, SECRET, transport=transport, order_settle_seconds=3600)
     task = asyncio.create_task(client.buy_limit("btcusd", "0.01", "30000"))
-    while "/api/v2/order_status/" not in paths(transport):
-        await asyncio.sleep(0)
+    await asyncio.wait_for(looked_up.wait(), 5)
     await client.aclose()
     with pytest.raises(ClientClosedError):
         await asyncio.wait_for(task, 5)
@@ -183,7 +204,9 @@ async def test_aiohttp_does_not_resend_behind_the_limiters_back() -> None:
                 writer.close()
                 return
             answered += 1
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}"
+            )
             await writer.drain()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
@@ -358,7 +381,11 @@ def test_a_client_survives_a_second_event_loop() -> None:
 async def test_the_exact_route_keeps_every_digit_of_json_numbers() -> None:
     payload = b'{"id": 12345678901234567, "amount": 1234567890.12345678, "price": 99999999.99999999, "type": 0}'
     transport = exchange(
-        {"/api/v2/cancel_order/": lambda r: Response(200, {"Content-Type": "application/json"}, payload)}
+        {
+            "/api/v2/cancel_order/": lambda r: Response(
+                200, {"Content-Type": "application/json"}, payload
+            )
+        }
     )
     async with Client(KEY, SECRET, transport=transport, verify_response_signature=False) as c:
         result = await c.cancel_order("12345678901234567")
