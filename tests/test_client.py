@@ -418,7 +418,9 @@ async def test_lanes_reach_the_hook() -> None:
     ]
 
 
-def documented_ohlc(available: list[int], *, end_wins: bool = True) -> Callable[[Request], Response]:
+def documented_ohlc(
+    available: list[int], *, end_wins: bool = True
+) -> Callable[[Request], Response]:
     """An ohlc/ endpoint following Bitstamp's rule: with both start and end, end wins
     (the limit candles ending at end); ``end_wins=False`` is the other reading."""
 
@@ -468,7 +470,10 @@ async def test_iter_ohlc_returns_every_candle_of_a_long_range(end_wins: bool) ->
     transport = exchange({"/api/v2/ohlc/btcusd/": documented_ohlc(available, end_wins=end_wins)})
     first, last = available[100], available[100 + 2499]
     async with Client(transport=transport) as client:
-        seen = [int(c.timestamp.timestamp()) async for c in client.iter_ohlc("btcusd", step, first, last)]
+        seen = [
+            int(c.timestamp.timestamp())
+            async for c in client.iter_ohlc("btcusd", step, first, last)
+        ]
     assert seen == available[100:2600]
 
 

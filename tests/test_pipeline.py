@@ -379,14 +379,12 @@ def test_a_client_survives_a_second_event_loop() -> None:
 
 
 async def test_the_exact_route_keeps_every_digit_of_json_numbers() -> None:
-    payload = b'{"id": 12345678901234567, "amount": 1234567890.12345678, "price": 99999999.99999999, "type": 0}'
-    transport = exchange(
-        {
-            "/api/v2/cancel_order/": lambda r: Response(
-                200, {"Content-Type": "application/json"}, payload
-            )
-        }
+    payload = (
+        b'{"id": 12345678901234567, "amount": 1234567890.12345678,'
+        b' "price": 99999999.99999999, "type": 0}'
     )
+    answer = Response(200, {"Content-Type": "application/json"}, payload)
+    transport = exchange({"/api/v2/cancel_order/": lambda r: answer})
     async with Client(KEY, SECRET, transport=transport, verify_response_signature=False) as c:
         result = await c.cancel_order("12345678901234567")
     assert str(result.amount) == "1234567890.12345678"
