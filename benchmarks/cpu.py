@@ -41,15 +41,26 @@ NEVER_WAIT = ((10**9, 1.0), (10**9, 600.0))
 Step = Callable[[], Awaitable[object]]
 
 
-async def cpu_per_call(step: Step, calls: int) -> float:
-    """Median-friendly unit: CPU microseconds per call over ``calls`` sequential calls."""
+async def cpu_per_call(step: Step, calls: int, concurrency: int = 1) -> float:
+    """Median-friendly unit: CPU microseconds per call over ``calls`` calls, made by
+    ``concurrency`` coroutines at once (each making its share one after another)."""
+
+    async def caller(count: int) -> None:
+        for _ in range(count):
+            await step()
+
+    shares = [calls // concurrency + (i < calls % concurrency) for i in range(concurrency)]
     start = time.process_time()
-    for _ in range(calls):
-        await step()
+    if concurrency == 1:
+        await caller(calls)
+    else:
+        await asyncio.gather(*(caller(share) for share in shares))
     return (time.process_time() - start) / calls * 1e6
 
 
-async def compare(contenders: dict[str, Step], rounds: int, calls: int) -> dict[str, float]:
+async def compare(
+    contenders: dict[str, Step], rounds: int, calls: int, concurrency: int = 1
+) -> dict[str, float]:
     """Median CPU per call of each contender, and the median of per-round ratios to the
     first contender (pairing within a round cancels most of the machine's drift)."""
     for step in contenders.values():  # warm up: connections, caches, market catalogue
@@ -61,7 +72,7 @@ async def compare(contenders: dict[str, Step], rounds: int, calls: int) -> dict[
     for _ in range(rounds):
         rng.shuffle(order)
         for name in order:
-            samples[name].append(await cpu_per_call(contenders[name], calls))
+            samples[name].append(await cpu_per_call(contenders[name], calls, concurrency))
     first, *others = contenders
     result = {name: statistics.median(values) for name, values in samples.items()}
     for name in others:
@@ -126,6 +137,10 @@ async def ours_vs_raw(url: str, rounds: int, calls: int) -> list[tuple[str, floa
         for name, contenders in scenarios.items():
             result = await compare(contenders, rounds, calls if "book" not in name else calls // 4)
             rows.append((name, result["ours"], result["raw"], result["ours/raw"]))
+        # Many coroutines sharing one client, as in a web backend: one limiter, one pool.
+        for name in ("public GET (ticker)", "signed POST (account_balances)"):
+            result = await compare(scenarios[name], rounds, calls * 4, concurrency=32)
+            rows.append((f"{name} x32", result["ours"], result["raw"], result["ours/raw"]))
         await check_book_is_exact(client, session, url)
     return rows
 
@@ -268,9 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         rows = asyncio.run(ours_vs_raw(url, args.rounds, args.requests))
         loads, parse, every_level, levels = asyncio.run(book_parse_only(url))
         raw_bytes, book_bytes, all_levels_bytes = asyncio.run(book_memory(url))
-    print(f"\n{'scenario':34} {'aiobitstamp':>12} {'aiohttp+orjson':>15} {'ratio':>7}")
+    print(f"\n{'scenario':38} {'aiobitstamp':>12} {'aiohttp+orjson':>15} {'ratio':>7}")
     for name, ours, raw, ratio in rows:
-        print(f"{name:34} {ours:12.1f} {raw:15.1f} {ratio:7.3f}")
+        print(f"{name:38} {ours:12.1f} {raw:15.1f} {ratio:7.3f}")
     print(
         f"\norder book parse only ({levels} levels a side): orjson.loads {loads:.0f} µs, "
         f"loads + OrderBook.from_wire {parse:.0f} µs, ratio {parse / loads:.3f}; "
