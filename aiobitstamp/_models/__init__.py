@@ -4,6 +4,8 @@
 * :mod:`.market_data`: tickers, order books, trades, candles, markets, currencies.
 * :mod:`.account`: balances and the WebSocket token.
 * :mod:`.orders`: ``Side``, placed, open, inspected and canceled orders.
+* :mod:`.fees`: trading and withdrawal fees, the account's markets, revoked keys.
+* :mod:`.transactions`: user and crypto transactions, order events.
 
 Every model is a frozen, slotted dataclass with a ``from_wire(obj)`` classmethod that takes
 the decoded JSON (as ``orjson.loads`` returns it) and never does I/O. The rules:
@@ -28,6 +30,31 @@ is read, so building it costs next to nothing beyond the JSON decode.
 
 from ._wire import Rows
 from .account import Balance, WebSocketToken
+from .earn import (
+    DistributionPeriod,
+    EarnSetting,
+    EarnSubscription,
+    EarnTerm,
+    EarnTransaction,
+    EarnTransactionStatus,
+    EarnTransactionType,
+    EarnType,
+)
+from .fees import AccountMarket, RevokedApiKeys, TradingFee, WithdrawalFee
+from .funding import (
+    BankWithdrawalStatus,
+    CanceledWithdrawal,
+    ConvertOrder,
+    ConvertTrade,
+    DepositAddress,
+    InstantConvertAddressInfo,
+    UnconfirmedBtc,
+    UnconfirmedDeposit,
+    WithdrawalCancelOutcome,
+    WithdrawalPlaced,
+    WithdrawalRequest,
+    WithdrawalStatus,
+)
 from .market_data import (
     Candle,
     Currency,
@@ -53,30 +80,76 @@ from .orders import (
     ReplacedOrder,
     Side,
 )
+from .transactions import (
+    CryptoTransaction,
+    CryptoTransactionKind,
+    CryptoTransactions,
+    OrderEvent,
+    OrderEventType,
+    OrderSource,
+    TransactionType,
+    UserTransaction,
+)
+from .travel_rule import CorporateInfo, RetailInfo, TravelRuleContact
 
 __all__ = [
+    "AccountMarket",
     "Balance",
+    "BankWithdrawalStatus",
     "CancelAllResult",
     "CancelOutcome",
     "CanceledOrder",
+    "CanceledWithdrawal",
     "Candle",
+    "ConvertOrder",
+    "ConvertTrade",
+    "CorporateInfo",
+    "CryptoTransaction",
+    "CryptoTransactionKind",
+    "CryptoTransactions",
     "Currency",
+    "DepositAddress",
+    "DistributionPeriod",
+    "EarnSetting",
+    "EarnSubscription",
+    "EarnTerm",
+    "EarnTransaction",
+    "EarnTransactionStatus",
+    "EarnTransactionType",
+    "EarnType",
     "EurUsdRate",
+    "InstantConvertAddressInfo",
     "Market",
     "OpenOrder",
     "OrderBook",
+    "OrderEvent",
+    "OrderEventType",
     "OrderFill",
     "OrderPlaced",
+    "OrderSource",
     "OrderState",
     "OrderStatus",
     "PriceLevel",
     "PriceLevels",
     "ReplacedOrder",
+    "RetailInfo",
+    "RevokedApiKeys",
     "Rows",
     "Side",
     "Ticker",
     "Trade",
+    "TradingFee",
     "TradingPairInfo",
+    "TransactionType",
+    "TravelRuleContact",
+    "UnconfirmedBtc",
+    "UnconfirmedDeposit",
+    "UserTransaction",
     "Vasp",
     "WebSocketToken",
+    "WithdrawalCancelOutcome",
+    "WithdrawalFee",
+    "WithdrawalPlaced",
+    "WithdrawalRequest",
+    "WithdrawalStatus",
 ]
