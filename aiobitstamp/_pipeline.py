@@ -197,23 +197,27 @@ class Pipeline:
         return _Guard(self)
 
     def _enter(self) -> asyncio.Task[Any] | None:
-        self.check_open()
-        loop = asyncio.get_running_loop()
-        if self._loop is None or self._loop.is_closed():
-            self._loop = loop
-        elif loop is not self._loop:
+        if self._closed:
+            raise ClientClosedError(_CLOSED_MESSAGE)
+        task = asyncio.current_task()
+        if task is None:  # not inside a task (a bare coroutine driven by hand)
+            return None
+        loop = task.get_loop()
+        if loop is not self._loop:
+            self._bind(loop)
+        active = self._active
+        active[task] = active.get(task, 0) + 1
+        return task
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not None and not self._loop.is_closed():
             raise ClientClosedError(
                 "this Client belongs to another running event loop; create one Client per "
                 "event loop (its connections and rate limit are bound to the loop)"
             )
-        task = asyncio.current_task()
-        if task is not None:
-            self._active[task] = self._active.get(task, 0) + 1
-        return task
+        self._loop = loop
 
-    def _leave(self, task: asyncio.Task[Any] | None) -> None:
-        if task is None:
-            return
+    def _leave(self, task: asyncio.Task[Any]) -> None:
         depth = self._active.get(task, 1) - 1
         if depth:
             self._active[task] = depth
@@ -236,27 +240,28 @@ class Pipeline:
     async def send(
         self,
         route: Route,
-        path: str,
+        endpoint: str,
         *,
         query: Mapping[str, str | int] | None = None,
         form: Mapping[str, str] | None = None,
         parse: Callable[[Any], T],
         method: str | None = None,
     ) -> T:
-        """Send ``route`` at ``path`` (under /api/v2/), retrying as the policy says, and
-        turn the answer into a model with ``parse``."""
+        """Send ``route`` at ``endpoint`` (under /api/v2/), retrying as the policy says,
+        and turn the answer into a model with ``parse``."""
         task = self._enter()
         try:
-            return await self._send(route, path, query, form, parse, method or route.method)
+            return await self._attempts(route, endpoint, query, form, parse, method or route.method)
         except asyncio.CancelledError:
             error = self._closed_error(task)
             if error is None:
                 raise
             raise error from None
         finally:
-            self._leave(task)
+            if task is not None:
+                self._leave(task)
 
-    async def _send(
+    async def _attempts(
         self,
         route: Route,
         endpoint: str,
@@ -436,4 +441,5 @@ class _Guard:
                 if error is not None:
                     raise error from None
         finally:
-            pipeline._leave(task)
+            if task is not None:
+                pipeline._leave(task)

@@ -70,7 +70,8 @@ class Route:
         put in the template's placeholders."""
         if not self.placeholders:
             return self.template
-        assert values is not None and set(values) == set(self.placeholders), self.name
+        if values is None or len(values) != len(self.placeholders):
+            raise TypeError(f"route {self.name} needs {self.placeholders}, got {values}")
         return self.template.format_map(values)
 
     @property

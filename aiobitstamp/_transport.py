@@ -164,6 +164,8 @@ class AiohttpTransport:
 
     async def send(self, request: Request, path: str) -> Response:
         session = self._session
+        # The pipeline binds a client to one running loop; the session follows it when
+        # that loop has ended and another took its place.
         if (
             session is None
             or session.closed
@@ -187,7 +189,11 @@ class AiohttpTransport:
                 if request.method == "POST" and not request.body
                 else None,
             ) as answer:
-                body = await self._read(answer, request, path)
+                length = answer.content_length
+                if length is not None and length <= self._max_response_bytes:
+                    body = await answer.read()  # the usual case, without a detour
+                else:
+                    body = await self._read(answer, request, path)
                 return Response(answer.status, answer.headers, body)
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(

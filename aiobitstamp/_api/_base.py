@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from .._markets import MarketCatalogue
@@ -23,7 +23,7 @@ class ApiBase:
     _catalogue: MarketCatalogue
     _verbs: Mapping[str, str]
 
-    async def _call(
+    def _call(
         self,
         name: str,
         parse: Callable[[Any], T],
@@ -31,10 +31,13 @@ class ApiBase:
         path: Mapping[str, str] | None = None,
         query: Mapping[str, str | int] | None = None,
         form: Mapping[str, str] | None = None,
-    ) -> T:
-        """Send the route called ``name`` with already checked, wire-ready values."""
+    ) -> Awaitable[T]:
+        """Send the route called ``name`` with already checked, wire-ready values.
+
+        Returns the pipeline's coroutine itself rather than awaiting it here: one frame
+        less on every request."""
         entry = ROUTES[name]
-        return await self._pipeline.send(
+        return self._pipeline.send(
             entry,
             entry.path(path),
             query=query,
@@ -45,6 +48,12 @@ class ApiBase:
 
     async def _market(self, pair: object) -> tuple[str, Market | None]:
         """The exact symbol to send for ``pair`` and its catalogue entry (when checked)."""
+        markets = self._catalogue.loaded
+        if markets is not None and pair.__class__ is str:
+            # Every call after the first: a listed symbol of exact type str is well formed.
+            found = markets.get(pair)
+            if found is not None:
+                return found.market_symbol, found
         return await self._catalogue.check(pair)
 
 
