@@ -11,15 +11,22 @@ String to sign (no separators)::
 
 ``content_type`` is ``application/x-www-form-urlencoded`` when there is a body and empty
 otherwise; the header must then be absent too, or the exchange answers API0020.
+
+The secret never leaves :class:`Credentials`: not through ``repr``, ``str``, an error
+message, an exception's ``__cause__``/``__context__``, nor the locals of any frame a
+traceback shows (``traceback`` with ``capture_locals=True``, rich, Sentry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import enum
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from ._exceptions import InvalidCredentialsError
 
 __all__ = [
     "AUTH_VERSION",
@@ -54,27 +61,104 @@ class QuerySigning(enum.Enum):
         return query
 
 
-@dataclass(frozen=True, slots=True)
+# Bitstamp keys and secrets are 32 ASCII letters and digits; anything printable is allowed
+# here, but nothing that a header or an HMAC key would carry differently from what the
+# user sees: no whitespace, no control character, nothing beyond ASCII.
+_MAX_CREDENTIAL_LENGTH = 1024
+
+
+def _credential_problem(name: str, value: object) -> str | None:
+    """What is wrong with ``value`` as ``name``, or ``None``. Never raises, never quotes it:
+    the caller raises, once the secret is out of its frame."""
+    if not isinstance(value, str):
+        return f"{name} must be a str, got {type(value).__name__}"
+    text = str.__str__(value)  # a plain copy: a subclass cannot answer for itself below
+    if not text:
+        return f"{name} is empty"
+    if len(text) > _MAX_CREDENTIAL_LENGTH:
+        return f"{name} is longer than {_MAX_CREDENTIAL_LENGTH} characters"
+    if not text.isascii():
+        return f"{name} holds a character beyond ASCII"
+    if not text.isprintable() or " " in text:
+        return f"{name} holds whitespace or a control character (a pasted newline?)"
+    return None
+
+
 class Credentials:
-    """An API key and its secret. The secret never appears in ``repr`` or ``str``.
+    """An API key and its secret, checked once; the secret is never shown.
+
+    Both must be non-empty ``str`` of printable ASCII without whitespace; anything else
+    raises :class:`~aiobitstamp.InvalidCredentialsError` (a ``ValueError``) saying which
+    and why, never what it holds.
 
     >>> Credentials("key123", "very-secret")
     Credentials(api_key='key123', api_secret=<hidden>)
     """
 
-    api_key: str
-    api_secret: str = field(repr=False)
-    # A keyed HMAC ready to be copied: saves re-keying SHA-256 on every request.
-    _mac: hmac.HMAC = field(init=False, repr=False, compare=False)
+    __slots__ = ("_mac", "_secret", "api_key")
 
-    def __post_init__(self) -> None:
-        if not self.api_key or not self.api_secret:
-            raise ValueError("api_key and api_secret must both be non-empty strings")
-        mac = hmac.new(self.api_secret.encode(), digestmod=hashlib.sha256)
-        object.__setattr__(self, "_mac", mac)
+    api_key: str
+    _secret: str
+    # A keyed HMAC ready to be copied: saves re-keying SHA-256 on every request.
+    _mac: hmac.HMAC
+
+    def __init__(self, api_key: str, api_secret: str) -> None:
+        try:
+            problem = _credential_problem("api_key", api_key) or _credential_problem(
+                "api_secret", api_secret
+            )
+            if problem is None:
+                # str.__str__ copies a str subclass into a plain str: what is signed is
+                # exactly the characters checked, whatever the subclass overrides.
+                object.__setattr__(self, "api_key", str.__str__(api_key))
+                secret = str.__str__(api_secret)
+                object.__setattr__(self, "_secret", secret)
+                mac = hmac.new(secret.encode("ascii"), digestmod=hashlib.sha256)
+                object.__setattr__(self, "_mac", mac)
+                del secret
+        finally:
+            # Out of this frame's locals before anything can look at them.
+            del api_secret
+        if problem is not None:
+            raise InvalidCredentialsError(problem)
+
+    @property
+    def api_secret(self) -> str:
+        """The secret itself, for code that must hand it on; avoid printing it."""
+        return self._secret
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={self.api_key!r}, api_secret=<hidden>)"
+        # Never raises, even on an instance whose __init__ did not finish.
+        api_key = getattr(self, "api_key", None)
+        shown = "<unset>" if api_key is None else repr(api_key)
+        return f"Credentials(api_key={shown}, api_secret=<hidden>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return self.api_key == other.api_key and hmac.compare_digest(
+            self._secret.encode(), other._secret.encode()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.api_key)
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[type[Credentials], tuple[str, str]]:
+        return (type(self), (self.api_key, self._secret))
+
+    def __copy__(self) -> Credentials:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Credentials:
+        return self
 
     def hexdigest(self, message: bytes) -> str:
         """Lowercase hex HMAC-SHA256 of ``message`` keyed with the secret."""
@@ -160,9 +244,14 @@ def verify_response_signature(
     content_type: str,
     body: bytes,
 ) -> bool:
-    """True when ``signature`` matches; compared in constant time, case-insensitively."""
+    """True when ``signature`` matches; compared in constant time, case-insensitively.
+
+    A header that is not even ASCII text (or not a ``str``) is simply a mismatch.
+    """
+    if signature.__class__ is not str or not signature.isascii():
+        return False
     expected = response_signature(credentials, nonce, timestamp, content_type, body)
-    return hmac.compare_digest(expected, signature.lower())
+    return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 
 def clock_offset_from_date(date_header: str, sent_at: float, received_at: float) -> float | None:
@@ -172,11 +261,13 @@ def clock_offset_from_date(date_header: str, sent_at: float, received_at: float)
     receiving, so the midpoint of the round trip is the best local counterpart. Returns
     ``None`` when the header is missing or malformed.
     """
+    if date_header.__class__ is not str or not date_header.isascii() or len(date_header) > 64:
+        return None
     try:
         server = email.utils.parsedate_to_datetime(date_header)
-    except (TypeError, ValueError):
+        if server.tzinfo is None:
+            return None
+        # The header truncates to whole seconds: its true instant lies in [t, t+1).
+        return server.timestamp() + 0.5 - (sent_at + received_at) / 2
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    if server.tzinfo is None:
-        return None
-    # The header truncates to whole seconds: its true instant lies in [t, t+1).
-    return server.timestamp() + 0.5 - (sent_at + received_at) / 2
