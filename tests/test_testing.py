@@ -241,7 +241,7 @@ async def test_dispatch_boundary_turns_an_emulator_bug_into_500_json(
     def broken(*args: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(fake._market_data, "ticker", broken)
+    monkeypatch.setattr(fake._endpoints, "_top", broken)
     reply = await api.get("ticker/btcusd/")
     assert reply.status == 500
     assert reply.json() == {

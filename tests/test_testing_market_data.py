@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from aiobitstamp.testing import FakeBitstamp
+from aiobitstamp.testing import FakeBitstamp, Switches
 from tests.test_testing import NOW, Clock, Signer
 
 D = Decimal
@@ -53,18 +53,22 @@ async def test_main_books_are_deep_sorted_and_exact(
     api: Signer, pair: str, price_pattern: str
 ) -> None:
     book = await get(api, f"order_book/{pair}/")
-    assert book["timestamp"] == str(int(NOW))
-    assert book["microtimestamp"] == str(int(NOW * 1e6))
+    # The snapshot carries the time of the last change applied to it: after genesis (the
+    # minute started before NOW), never after now.
+    micro = int(book["microtimestamp"])
+    assert int(NOW) // 60 * 60 * 10**6 < micro <= int(NOW * 1e6)
+    assert book["timestamp"] == str(micro // 10**6)
     bids, asks = book["bids"], book["asks"]
-    assert len(bids) == len(asks) == 5000  # the default book_depth
+    # The default book_depth, give or take what the first seconds of flow changed.
+    assert 4990 <= len(bids) <= 5010 and 4990 <= len(asks) <= 5010
     for rows in (bids, asks):
         for price, amount in rows:
             assert re.fullmatch(price_pattern, price), price
             assert re.fullmatch(r"\d+\.\d{8}", amount) and D(amount) > 0, amount
     bid_prices = [D(p) for p, _ in bids]
     ask_prices = [D(p) for p, _ in asks]
-    assert bid_prices == sorted(bid_prices, reverse=True) and len(set(bid_prices)) == 5000
-    assert ask_prices == sorted(ask_prices) and len(set(ask_prices)) == 5000
+    assert bid_prices == sorted(bid_prices, reverse=True) and len(set(bid_prices)) == len(bids)
+    assert ask_prices == sorted(ask_prices) and len(set(ask_prices)) == len(asks)
     assert bid_prices[0] < ask_prices[0]
     ticker = await get(api, f"ticker/{pair}/")
     assert (ticker["bid"], ticker["ask"]) == (bids[0][0], asks[0][0])
@@ -100,7 +104,7 @@ async def test_books_are_deterministic_per_seed(session: aiohttp.ClientSession) 
         async with FakeBitstamp(seed=seed, book_depth=50, wall_clock=Clock()) as fake:
             api = Signer.of(fake, session, "k", "s")
             levels = await get(api, "order_book/ethbtc/")
-            assert len(levels["bids"]) == len(levels["asks"]) == 50
+            assert 45 <= len(levels["bids"]) <= 55 and 45 <= len(levels["asks"]) <= 55
             book = await get(api, "order_book/ethbtc/?group=2")
             sides.append((book["bids"], book["asks"]))
     assert sides[0] == sides[1]
@@ -144,14 +148,36 @@ async def test_ohlc_windows_align_to_step_and_respect_start_end_and_now(api: Sig
     ending = (await get(api, f"ohlc/btcusd/?step=3600&limit=3&end={end}"))["data"]["ohlc"]
     assert [int(c["timestamp"]) for c in ending] == [newest - 3600 * i for i in (12, 11, 10)]
     start = newest - 5 * 3600 - 1  # not aligned: the first candle at or after it
+    starting = await get(api, f"ohlc/btcusd/?step=3600&limit=3&start={start}")
+    assert [int(c["timestamp"]) for c in starting["data"]["ohlc"]] == [
+        newest - 3600 * i for i in (5, 4, 3)
+    ]
+    # Both: "if both start and end are posted, end will be used" -- start is ignored.
     bounded = await get(
         api, f"ohlc/btcusd/?step=3600&limit=10&start={start}&end={newest - 3 * 3600}"
     )
     assert [int(c["timestamp"]) for c in bounded["data"]["ohlc"]] == [
-        newest - 3600 * i for i in (5, 4, 3)
+        newest - 3600 * i for i in range(12, 2, -1)
     ]
     future = await get(api, f"ohlc/btcusd/?step=60&limit=10&start={int(NOW) + 600}")
     assert future["data"]["ohlc"] == []
+
+
+async def test_ohlc_start_wins_switch_reads_start_capped_at_end(
+    session: aiohttp.ClientSession,
+) -> None:
+    switches = Switches(ohlc_start_wins=True)
+    async with FakeBitstamp(rate_limits=None, wall_clock=Clock(), switches=switches) as fake:
+        api = Signer.of(fake, session, "unused", "unused")
+        newest = int(NOW) - int(NOW) % 3600
+        start, end = newest - 5 * 3600 - 1, newest - 3 * 3600
+        bounded = await get(api, f"ohlc/btcusd/?step=3600&limit=10&start={start}&end={end}")
+        assert [int(c["timestamp"]) for c in bounded["data"]["ohlc"]] == [
+            newest - 3600 * i for i in (5, 4, 3)
+        ]
+        fake.switches.ohlc_start_wins = False  # switchable while serving
+        bounded = await get(api, f"ohlc/btcusd/?step=3600&limit=2&start={start}&end={end}")
+        assert [int(c["timestamp"]) for c in bounded["data"]["ohlc"]] == [end - 3600, end]
 
 
 @pytest.mark.parametrize(

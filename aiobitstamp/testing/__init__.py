@@ -1,11 +1,14 @@
 """A local Bitstamp exchange for tests, benchmarks, demos and your own trading bots.
 
-``FakeBitstamp`` serves the REST API v2 on 127.0.0.1: public market data from deterministic
-synthetic markets (deep books, trades, candles, tickers), and private endpoints with strict
-auth v2 checks, sliding-window rate limits, balances, limit and market orders that fill
-against the book, cancels and order status. Faults (an HTML 502 page, truncated JSON, a
-maintenance answer) can be injected, the exchange clock can be skewed, and every response
-carries the headers the real exchange sends (``Date``, ``X-Server-Auth-Signature``).
+``FakeBitstamp`` serves the REST API v2 on 127.0.0.1 over markets that live: a matching
+engine per market with price-time priority, and synthetic market makers, takers and
+sweeps that move the book, refill it and fill your resting orders, in simulated time that
+can run faster than the clock and is deterministic from a seed. The public tape, tickers
+and candles are all derived from the matches. Private endpoints check auth v2 strictly,
+enforce sliding-window rate limits, and trade with balances, reservations and maker/taker
+fees. Fault switches drop, reset, delay or replace answers (before or after the exchange
+acted); disputed exchange behaviours are ``Switches``; ``feed`` publishes every change of
+every market for stream servers and tests.
 
 Example::
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 from ._accounts import PERMISSIONS, Balance, FakeAccount
 from ._server import FakeBitstamp, FakeStats
 from ._standalone import run_standalone
+from ._switches import Switches
 
 __all__ = [
     "PERMISSIONS",
@@ -37,5 +41,6 @@ __all__ = [
     "FakeAccount",
     "FakeBitstamp",
     "FakeStats",
+    "Switches",
     "run_standalone",
 ]

@@ -1,10 +1,16 @@
-"""Accounts of the emulated exchange: keys, balances with reservations, and orders.
+"""Accounts of the emulated exchange: keys, balances with reservations, orders, ledger.
 
 A balance is ``total`` and ``reserved``; ``available = total - reserved``. Placing an order
 reserves what it may spend (counter currency plus the taker fee for a buy, the base amount
 for a sell); fills spend from the order's reservation; closing an order (filled, cancelled,
 expired) releases what is left of it. Every amount is a ``Decimal`` rounded to the
 currency's balance decimals, like the strings ``account_balances/`` sends.
+
+Every movement of money is a ``LedgerRow`` in ``FakeAccount.ledger``, in time order: that
+is what ``user_transactions/`` lists. Trades write their rows here; deposits, withdrawals,
+transfers and earn can append theirs (``FakeAccount.record``) with their own type codes.
+Every change of one of the account's orders is an ``AccountOrderEvent`` in
+``FakeAccount.order_events`` (``account_order_data/``).
 """
 
 from __future__ import annotations
@@ -15,31 +21,27 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .._auth import Credentials
+from .._routes import ROUTES
 from ._numbers import quantize
 
 if TYPE_CHECKING:
     from ._market_data import MarketSpec
     from ._order_book import BookEntry
 
-__all__ = ["PERMISSIONS", "Balance", "FakeAccount", "Fill", "Order"]
+__all__ = [
+    "PERMISSIONS",
+    "AccountOrderEvent",
+    "Balance",
+    "FakeAccount",
+    "Fill",
+    "LedgerRow",
+    "Order",
+]
 
-# Names for FakeAccount(permissions=...): one per private endpoint family.
-PERMISSIONS = frozenset(
-    {
-        "account_balances",
-        "buy_limit_order",
-        "buy_market_order",
-        "cancel_all_orders",
-        "cancel_order",
-        "open_orders",
-        "order_status",
-        "sell_limit_order",
-        "sell_market_order",
-        "trading_fees",
-        "user_transactions",
-        "websockets_token",
-    }
-)
+# Names for FakeAccount(permissions=...): the permission each signed route of the table
+# needs (``aiobitstamp._routes``), so a key can be limited to exactly what Bitstamp lets a
+# key be limited to.
+PERMISSIONS = frozenset(route.permission for route in ROUTES.values() if route.signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +67,48 @@ class Fill:
     amount: int
     settled: Decimal
     fee: Decimal
-    time: float
+    us: int
     self_trade_order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One row of ``user_transactions/``: a signed amount per currency it moved.
+
+    ``type`` is Bitstamp's code (0 deposit, 1 withdrawal, 2 market trade, 14 sub-account
+    transfer, ...). Trades also carry their market, price (ticks) and order ids.
+    """
+
+    id: int
+    us: int
+    type: int
+    amounts: Mapping[str, Decimal]
+    fee: Decimal
+    market: MarketSpec | None = None
+    price: int | None = None
+    order_id: int | None = None
+    self_trade_order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOrderEvent:
+    """One change of an account's order, as ``account_order_data/`` lists it.
+
+    ``kind`` is ``order_created``, ``order_changed`` or ``order_deleted``; ``amount`` is what
+    remains, ``amount_traded`` the fill that caused a change (0 otherwise).
+    """
+
+    event_id: int
+    kind: str
+    order: Order
+    us: int
+    amount: int
+    amount_traded: int
 
 
 @dataclass(slots=True, eq=False)
 class Order:
-    """A limit or market order of an account, open or closed."""
+    """A limit, market or instant order of an account, open or closed."""
 
     id: int
     account: FakeAccount
@@ -79,12 +116,14 @@ class Order:
     side: int  # 0 buy, 1 sell
     price: int  # ticks
     amount: int  # base units at creation
-    created: float
+    created_us: int
     client_order_id: str | None = None
+    kind: str = "limit"  # "limit", "market" or "instant"
     limit_price: int | None = None
-    expires_at: float | None = None
+    expires_us: int | None = None
     remaining: int = -1
     status: str = "Open"
+    closed_us: int | None = None
     reserved: Decimal = Decimal(0)
     fills: list[Fill] = field(default_factory=list)
     # Exact counter value traded so far, in total and per fee role. Settlement rounds these
@@ -121,6 +160,8 @@ class FakeAccount:
         "allowed_ips",
         "credentials",
         "frozen",
+        "ledger",
+        "order_events",
         "orders",
         "permissions",
         "user_id",
@@ -159,6 +200,8 @@ class FakeAccount:
             for code, places in self._decimals.items()
         }
         self.orders: dict[int, Order] = {}
+        self.ledger: list[LedgerRow] = []
+        self.order_events: list[AccountOrderEvent] = []
         # Token -> expiry (server seconds) of websockets_token/ answers, for the stream server.
         self.websocket_tokens: dict[str, float] = {}
         for currency, amount in (balances or {}).items():
@@ -203,6 +246,17 @@ class FakeAccount:
 
     # -- bookkeeping used by the trading engine -----------------------------------------
 
+    def record(self, row: LedgerRow) -> None:
+        """Append a ledger row (``user_transactions/``); rows arrive in time order."""
+        self.ledger.append(row)
+
+    def order_event(self, kind: str, order: Order, us: int, amount_traded: int = 0) -> None:
+        """Remember a change of one of this account's orders (``account_order_data/``)."""
+        event_id = (self.order_events[-1].event_id + 1) if self.order_events else 1
+        self.order_events.append(
+            AccountOrderEvent(event_id, kind, order, us, order.remaining, amount_traded)
+        )
+
     def decimals(self, currency: str) -> int:
         """Balance decimals of ``currency``."""
         return self._decimals[currency]
@@ -229,3 +283,8 @@ class FakeAccount:
     def credit(self, currency: str, amount: Decimal) -> None:
         """Receive ``amount`` from a fill."""
         self._slot(currency)[0] += amount
+
+    def hold(self, currency: str, amount: Decimal) -> None:
+        """Reserve ``amount`` (release it when negative) for something other than an order:
+        a pending withdrawal (``_funding``)."""
+        self._slot(currency)[1] += amount

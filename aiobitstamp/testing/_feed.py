@@ -118,6 +118,11 @@ class MarketFeed:
 
         return unsubscribe
 
+    @property
+    def has_listeners(self) -> bool:
+        """Whether anyone listens: the engine builds no event objects for nobody."""
+        return bool(self._listeners)
+
     def publish(self, event: FeedEvent) -> None:
         for listener in tuple(self._listeners):
             listener(event)

@@ -1,14 +1,16 @@
-"""Deterministic synthetic markets: the catalogue, price history, trades, candles, tickers.
+"""The catalogue, and the history of each market before the emulator started.
 
 Everything here is a pure function of ``(seed, market, time)``, so two emulators with the
 same seed agree, and overlapping requests (two OHLC pages, two trade windows) agree exactly.
 
-Prices follow a smooth path around each market's reference price: a sum of slow waves
-(month, week, day, hours) plus a small per-minute jitter, about 1% away from the reference
-at most. Candles sample that path at their boundaries (a candle's close is the next
-candle's open), so charts are continuous at every step. The live order book, built in
-``_order_book``, is centred on the reference price; trades made on the emulator are added to
-the public tape and become the ticker's ``last``.
+Before a market's *genesis* (the minute the emulator's market starts living, see ``_tape``)
+its history is synthetic: prices follow a smooth path around the market's reference price,
+a sum of slow waves (month, week, day, hours) plus a small per-minute jitter, about 1% away
+from the reference at most. Candles sample that path at their boundaries (a candle's close
+is the next candle's open), so charts are continuous at every step, and each minute has one
+to four synthetic trades on the public tape. These synthetic candles do not aggregate
+exactly across steps, and do not sum the synthetic trades: only history after genesis,
+built from real matches, does. The living market starts at genesis from the path's price.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, NamedTuple
@@ -38,11 +39,9 @@ VOLUME_DECIMALS: Final = 8
 OHLC_STEPS: Final = frozenset(
     {60, 180, 300, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 259200}
 )
-# Synthetic trade ids are `second * TID_SCALE + index`; trades made on the emulator use the
-# upper half of each second's range, so the two sources never collide.
+# Synthetic trade ids are `second * TID_SCALE + index`; ids of trades after genesis are
+# larger (see _engine), so the two sources never collide.
 TID_SCALE: Final = 10_000
-_EMULATOR_TID_OFFSET: Final = TID_SCALE // 2
-_FILL_TAPE_LENGTH: Final = 100_000
 # Synthetic minutes are immutable, so their trades are cached; a day of every market fits.
 _MINUTE_CACHE_SIZE: Final = 20_000
 
@@ -58,6 +57,7 @@ class Currency:
     decimals: int  # balance decimals
     network: str | None = None
     withdrawal_minimum: str = "0"
+    withdrawal_fee: str = "0"  # in the currency, on its network
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +99,12 @@ class MarketSpec:
 CURRENCIES: Final[tuple[Currency, ...]] = (
     Currency("usd", "U.S. dollar", "fiat", "$", 2),
     Currency("eur", "Euro", "fiat", "\u20ac", 2),
-    Currency("btc", "Bitcoin", "crypto", "\u20bf", 8, "bitcoin", "0.0002"),
-    Currency("eth", "Ether", "crypto", "\u039e", 8, "ethereum", "0.002"),
-    Currency("xrp", "XRP", "crypto", "XRP", 8, "xrpl", "1"),
-    Currency("ltc", "Litecoin", "crypto", "\u0141", 8, "litecoin", "0.01"),
-    Currency("usdc", "USD Coin", "crypto", "USDC", 5, "ethereum", "10"),
-    Currency("sol", "Solana", "crypto", "SOL", 8, "solana", "0.1"),
+    Currency("btc", "Bitcoin", "crypto", "\u20bf", 8, "bitcoin", "0.0002", "0.00015"),
+    Currency("eth", "Ether", "crypto", "\u039e", 8, "ethereum", "0.002", "0.0015"),
+    Currency("xrp", "XRP", "crypto", "XRP", 8, "xrpl", "1", "0.02"),
+    Currency("ltc", "Litecoin", "crypto", "\u0141", 8, "litecoin", "0.01", "0.001"),
+    Currency("usdc", "USD Coin", "crypto", "USDC", 5, "ethereum", "10", "1"),
+    Currency("sol", "Solana", "crypto", "SOL", 8, "solana", "0.1", "0.01"),
 )
 
 # fmt: off
@@ -185,7 +185,8 @@ _VASP_COUNT = 250
 
 
 class Candle(NamedTuple):
-    """One OHLC candle in ticks (prices) and 1e-8 units (volume)."""
+    """One OHLC candle: prices in ticks, ``volume`` in base units, ``value`` (the sum of
+    price times amount, for the VWAP) in ticks times base units."""
 
     timestamp: int
     open: int
@@ -193,6 +194,7 @@ class Candle(NamedTuple):
     low: int
     close: int
     volume: int
+    value: int
 
 
 class Trade(NamedTuple):
@@ -240,10 +242,6 @@ class MarketData:
         self.markets: dict[str, MarketSpec] = {m.symbol: m for m in _SPOT}
         self.currencies: dict[str, Currency] = {c.code: c for c in CURRENCIES}
         self._paths = {m.symbol: _PricePath(m, seed) for m in _SPOT}
-        self._fills: dict[str, deque[Trade]] = {
-            m.symbol: deque(maxlen=_FILL_TAPE_LENGTH) for m in _SPOT
-        }
-        self._last_fill_tid = 0
         self._minute_cache: dict[tuple[str, int], list[Trade]] = {}
 
     # -- static catalogue ---------------------------------------------------------------
@@ -356,8 +354,21 @@ class MarketData:
 
     # -- history ------------------------------------------------------------------------
 
+    def path_ticks(self, market: MarketSpec, time: float) -> int:
+        """The synthetic path's price of ``market`` at ``time``, in ticks."""
+        return self._paths[market.symbol].ticks(time)
+
+    def path_price(self, market: MarketSpec, time: float) -> float:
+        """The synthetic path's price at ``time`` in ticks, unrounded (the flow's anchor)."""
+        path = self._paths[market.symbol]
+        return path.price(time) * 10.0**market.counter_decimals
+
     def candle(self, market: MarketSpec, step: int, timestamp: int) -> Candle:
-        """The candle of ``step`` seconds starting at ``timestamp`` (a multiple of ``step``)."""
+        """The synthetic candle of ``step`` seconds starting at ``timestamp``.
+
+        ``step`` need not be one of ``OHLC_STEPS``: the part of a candle before genesis is a
+        synthetic candle of that shorter length.
+        """
         path = self._paths[market.symbol]
         open_ = path.ticks(timestamp)
         close = path.ticks(timestamp + step)
@@ -368,19 +379,18 @@ class MarketData:
         high += round(high * wick * _unit(key))
         low = max(1, low - round(low * wick * _unit(key + 7)))
         volume = market.volume_per_minute * (step / 60.0) * (0.4 + 1.2 * _unit(key + 13))
-        return Candle(timestamp, open_, high, low, close, round(volume * 10**VOLUME_DECIMALS))
-
-    def candles(self, market: MarketSpec, step: int, first: int, last: int) -> list[Candle]:
-        """Candles with timestamps ``first, first + step, ... <= last`` (both aligned)."""
-        return [self.candle(market, step, ts) for ts in range(first, last + 1, step)]
+        units = max(1, round(volume * 10**market.base_decimals))
+        value = (open_ + high + low + close) * units // 4
+        return Candle(timestamp, open_, high, low, close, units, value)
 
     def candle_payload(self, market: MarketSpec, candle: Candle) -> dict[str, str]:
-        """One OHLC row as ``ohlc/`` sends it."""
+        """One OHLC row as ``ohlc/`` sends it (volume with 8 decimals, as Bitstamp's)."""
         decimals = market.counter_decimals
+        volume = candle.volume * 10 ** (VOLUME_DECIMALS - market.base_decimals)
         return {
             "high": format_units(candle.high, decimals),
             "timestamp": str(candle.timestamp),
-            "volume": format_units(candle.volume, VOLUME_DECIMALS),
+            "volume": format_units(volume, VOLUME_DECIMALS),
             "low": format_units(candle.low, decimals),
             "close": format_units(candle.close, decimals),
             "open": format_units(candle.open, decimals),
@@ -414,101 +424,23 @@ class MarketData:
             trades.append(Trade(float(time), time * TID_SCALE + index, price, amount, side))
         return trades
 
-    def trades(self, market: MarketSpec, since: float, now: float) -> list[Trade]:
-        """Public trades with ``since < time <= now``, newest first (``transactions/``)."""
-        found = [
+    def trades(self, market: MarketSpec, since: float, until: float) -> list[Trade]:
+        """Synthetic trades with ``since < time <= until``, oldest first."""
+        return [
             trade
-            for minute in range(int(since // 60), int(now // 60) + 1)
+            for minute in range(int(since // 60), int(until // 60) + 1)
             for trade in self._minute_trades(market, minute)
-            if since < trade.time <= now
+            if since < trade.time <= until
         ]
-        found.extend(t for t in self._fills[market.symbol] if since < t.time <= now)
-        found.sort(key=lambda t: (t.time, t.tid), reverse=True)
-        return found
 
     def last_trade(self, market: MarketSpec, now: float) -> Trade:
-        """The newest public trade at ``now``: the ticker's ``last`` and the 20% band's anchor."""
+        """The newest synthetic trade at or before ``now``."""
         minute = int(now // 60)
         candidates = [t for t in self._minute_trades(market, minute) if t.time <= now]
         if not candidates:
             # Every minute has at least one trade, so the previous minute always has one.
             candidates = self._minute_trades(market, minute - 1)
-        newest = candidates[-1]
-        fills = self._fills[market.symbol]
-        if fills and fills[-1].time <= now and fills[-1].time >= newest.time:
-            return fills[-1]
-        return newest
-
-    def record_fill(
-        self, market: MarketSpec, time: float, price: int, amount: int, side: int
-    ) -> int:
-        """Put a trade made on the emulator on the public tape; returns its trade id."""
-        tid = max(self._last_fill_tid + 1, int(time) * TID_SCALE + _EMULATOR_TID_OFFSET)
-        self._last_fill_tid = tid
-        self._fills[market.symbol].append(Trade(time, tid, price, amount, side))
-        return tid
-
-    # -- tickers ------------------------------------------------------------------------
-
-    def _ticker_stats(
-        self, market: MarketSpec, now: float, step: int, count: int
-    ) -> tuple[Trade, int, int, int, int]:
-        """``(last, high, low, vwap, volume)`` over the ``count`` candles of ``step`` up to now."""
-        last = self.last_trade(market, now)
-        current = int(now) - int(now) % step
-        candles = self.candles(market, step, current - (count - 1) * step, current)
-        high = max(max(c.high for c in candles), last.price)
-        low = min(min(c.low for c in candles), last.price)
-        volume = sum(c.volume for c in candles)
-        weighted = sum((c.open + c.high + c.low + c.close) * c.volume for c in candles)
-        vwap = round(weighted / (4 * volume)) if volume else last.price
-        return last, high, low, vwap, volume
-
-    def ticker(
-        self, market: MarketSpec, now: float, bid: int | None, ask: int | None
-    ) -> dict[str, str]:
-        """``ticker/{pair}/``: the last 24 hours; ``bid``/``ask`` come from the live book."""
-        decimals = market.counter_decimals
-        path = self._paths[market.symbol]
-        last, high, low, vwap, volume = self._ticker_stats(market, now, 3600, 24)
-        day_open = path.ticks(int(now) - int(now) % 86400)
-        open_24 = path.ticks(now - 86400)
-        change = Decimal(last.price - open_24) * 100 / Decimal(open_24)
-        return {
-            "timestamp": str(int(now)),
-            "open": format_units(day_open, decimals),
-            "high": format_units(high, decimals),
-            "low": format_units(low, decimals),
-            "last": format_units(last.price, decimals),
-            "volume": format_units(volume, VOLUME_DECIMALS),
-            "vwap": format_units(vwap, decimals),
-            "bid": format_units(bid if bid is not None else last.price, decimals),
-            "ask": format_units(ask if ask is not None else last.price, decimals),
-            "side": str(last.side),
-            "open_24": format_units(open_24, decimals),
-            "percent_change_24": format_decimal(change, 2),
-            "market_type": market.market_type,
-        }
-
-    def ticker_hour(
-        self, market: MarketSpec, now: float, bid: int | None, ask: int | None
-    ) -> dict[str, str]:
-        """``ticker_hour/{pair}/``: the same figures over the last hour."""
-        decimals = market.counter_decimals
-        last, high, low, vwap, volume = self._ticker_stats(market, now, 60, 60)
-        return {
-            "timestamp": str(int(now)),
-            "open": format_units(self._paths[market.symbol].ticks(now - 3600), decimals),
-            "high": format_units(high, decimals),
-            "low": format_units(low, decimals),
-            "last": format_units(last.price, decimals),
-            "volume": format_units(volume, VOLUME_DECIMALS),
-            "vwap": format_units(vwap, decimals),
-            "bid": format_units(bid if bid is not None else last.price, decimals),
-            "ask": format_units(ask if ask is not None else last.price, decimals),
-            "side": str(last.side),
-            "market_type": market.market_type,
-        }
+        return candidates[-1]
 
     def trade_payload(self, market: MarketSpec, trade: Trade) -> dict[str, str]:
         """One row of ``transactions/{pair}/``."""

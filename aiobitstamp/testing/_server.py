@@ -1,28 +1,36 @@
-"""The emulator's HTTP server: aiohttp app, routes, request pipeline, lifecycle.
+"""The emulator's HTTP server: aiohttp app, routes from the table, pipeline, lifecycle.
 
 Every request passes one middleware, in this order:
 
 1. counted (``stats``) and, with ``record_arrivals``, its arrival time kept;
-2. an injected fault, if one matches, answers it raw (a CDN 502 page, a maintenance JSON);
+2. a fault switch acting *before* the API, if one fires, answers it (a CDN 502 page, a
+   maintenance JSON), holds it back, drops or resets the connection (``_faults``);
 3. the rate limit (400.002 when any window is full) -- before routing and auth, like a
    front door that does not know what the request is;
-4. routing: unknown path 404.001, wrong verb 405.001;
-5. private routes: auth v2 (``_auth_check``), then the endpoint, then the response
-   signature ``X-Server-Auth-Signature``.
+4. the living markets are run up to the present (``_engine``);
+5. routing: unknown path 404.001, wrong verb 405.001;
+6. signed routes: auth v2 (``_auth_check``), then the endpoint, then the response
+   signature ``X-Server-Auth-Signature``;
+7. a fault switch acting *after executing* may still drop, reset, delay or replace the
+   answer: the exchange has acted, the client may never know.
 
 ``ApiError`` raised anywhere becomes its JSON answer. The one catch-all ``except`` turns an
 emulator bug into a 500 JSON answer and logs it. Every answer carries a ``Date`` header from
 the server clock, ``clock_offset`` included.
+
+Routes come from ``aiobitstamp._routes.ROUTES``: each route with a handler in
+``_endpoints`` is registered with the table's verb and path; the others are not served.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-import secrets
+import socket
 import ssl
-import string
+import struct
 import time
 import types
 import urllib.parse
@@ -37,38 +45,34 @@ import orjson
 from aiohttp import web
 
 from .._auth import Credentials, QuerySigning, response_signature
+from .._routes import ROUTES, Route
 from ._accounts import FakeAccount
 from ._auth_check import AuthChecker, SignedRequest
+from ._endpoints import Endpoints, PrivateEndpoint, PublicEndpoint
+from ._engine import LiveMarket, MatchingEngine, RestingOrder
 from ._errors import ApiError
-from ._market_data import OHLC_STEPS, MarketData, MarketSpec
-from ._order_book import BUY, SELL, synthetic_top
+from ._faults import API_PREFIX, DEFAULT_FAULT_BODY, FaultRule, Faults
+from ._feed import MarketFeed, TradePrinted
+from ._market_data import MarketData
 from ._rate_limit import SlidingWindowLimiter
-from ._trading import TradingEngine
+from ._switches import Switches
+from ._trading import OrderDesk
 
 __all__ = ["FakeBitstamp", "FakeStats"]
 
 logger = logging.getLogger("aiobitstamp.testing")
 
 JSON_CONTENT_TYPE: Final = "application/json"
-DEFAULT_FAULT_BODY: Final = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
-)
 RATE_LIMIT_BODY: Final = {
     "status": "error",
     "reason": "Request rejected due to exceeded rate limit.",
     "response_code": "400.002",
 }
-WEBSOCKET_TOKEN_SECONDS: Final = 60
-_API: Final = "/api/v2/"
-_TOKEN_ALPHABET: Final = string.ascii_letters + string.digits
-_TRANSACTION_WINDOWS: Final = {"minute": 60, "hour": 3600, "day": 86400}
-_TRUE_WORDS: Final = frozenset({"true", "1", "yes", "y", "on", "t"})
-_FALSE_WORDS: Final = frozenset({"false", "0", "no", "n", "off", "f"})
+_API: Final = API_PREFIX
+_HIGH_ID_OFFSET: Final = 2**53
+_LINGER_RESET: Final = struct.pack("ii", 1, 0)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PrivateEndpoint = Callable[[FakeAccount, dict[str, str], Mapping[str, str]], object]
-PublicEndpoint = Callable[[web.Request], object]
 
 
 @dataclass
@@ -89,16 +93,6 @@ class FakeStats:
         self.paths.clear()
 
 
-@dataclass
-class _Fault:
-    path: str | None
-    status: int
-    body: bytes
-    content_type: str
-    remaining: int
-    delay: float
-
-
 def _json_response(status: int, payload: object) -> web.Response:
     # Content-Type set verbatim: the response signature covers this exact header value.
     return web.Response(
@@ -111,7 +105,7 @@ def _form(body: bytes) -> dict[str, str]:
 
 
 class FakeBitstamp:
-    """A local Bitstamp exchange: REST v2 with strict auth, rate limits, books and orders.
+    """A local Bitstamp exchange: REST v2 with strict auth, rate limits, and living markets.
 
     Runs a real aiohttp server on ``host:port`` (port 0 picks a free one). Use it as an
     async context manager, or call :meth:`start` and :meth:`close`::
@@ -119,6 +113,12 @@ class FakeBitstamp:
         async with FakeBitstamp() as fake:
             fake.add_account("mykey", "mysecret", {"usd": "10000", "btc": "1"})
             # point the client at fake.url
+
+    Each market lives: a matching engine with price-time priority, and synthetic market
+    makers, takers and sweeps (``_flow``) that move the book, refill it and fill users'
+    resting orders. Trades, tickers and candles all derive from the matches. Time is
+    simulated: ``market_time()`` runs at ``speed`` times the wall clock, plus whatever
+    :meth:`advance` added, and everything is deterministic from ``seed``.
 
     Parameters:
 
@@ -129,15 +129,23 @@ class FakeBitstamp:
       ``retry_after`` is set.
     * ``query_signing``: whether a signed query string includes its ``?`` (unconfirmed).
     * ``sign_responses``: send ``X-Server-Auth-Signature`` on private successes (settable).
-    * ``ssl_context``: serve HTTPS. ``book_depth``: levels per side of the main books.
-      ``seed``: all synthetic data. ``record_arrivals``: keep ``arrivals``.
+    * ``ssl_context``: serve HTTPS. ``book_depth``: levels per side of the deep books.
+      ``seed``: all synthetic data and flow. ``record_arrivals``: keep ``arrivals``.
     * ``wall_clock`` / ``monotonic_clock``: replaceable for deterministic tests. The wall
       clock plus ``clock_offset`` is the exchange's time (timestamps, API0017, ``Date``);
       the monotonic one drives rate windows, nonce expiry and ``arrivals``.
+    * ``message_rate``: market-feed events per simulated second each living market aims at
+      (roughly; 0 freezes the synthetic participants). Settable.
+    * ``speed``: simulated seconds per wall-clock second (settable).
+    * ``genesis``: when the markets start living (Unix seconds, rounded down to the
+      minute; default: now). History before it is synthetic, after it every trade, ticker
+      and candle comes from matches (see ``_tape``).
+    * ``switches``: disputed and unconfirmed behaviours (``Switches``).
 
     Unknown pairs answer 404.003 on every route that names one; perpetuals are listed in
-    ``markets/`` only. ``stats`` counts what the server saw; ``inject_fault`` makes the next
-    requests fail the way proxies and maintenance windows do.
+    ``markets/`` and have funding rates, but are not traded. ``stats`` counts what the
+    server saw; ``faults`` makes requests fail the way networks, proxies and maintenance
+    windows do.
     """
 
     __test__ = False  # not a pytest test class, despite being used in tests
@@ -159,11 +167,17 @@ class FakeBitstamp:
         record_arrivals: bool = False,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
+        message_rate: float = 2.0,
+        speed: float = 1.0,
+        genesis: float | None = None,
+        switches: Switches | None = None,
     ) -> None:
         if rate_limit_scope not in ("ip", "key"):
             raise ValueError(f"rate_limit_scope must be 'ip' or 'key', not {rate_limit_scope!r}")
         if book_depth < 1:
             raise ValueError("book_depth must be at least 1")
+        if not (speed > 0 and math.isfinite(speed)):
+            raise ValueError("speed must be a finite number > 0")
         self.host = host
         self.port = port
         self.rate_limit_http_status = rate_limit_http_status
@@ -175,8 +189,13 @@ class FakeBitstamp:
         self.stats = FakeStats()
         self.arrivals: list[float] = []
         self.record_arrivals = record_arrivals
+        self.switches = switches if switches is not None else Switches()
+        self.faults = Faults(seed)
         self._wall_clock = wall_clock
         self._monotonic = monotonic_clock
+        self._speed = speed
+        self._wall_origin = wall_clock()
+        self._advanced = 0.0
         self._limiter = (
             None
             if rate_limits is None
@@ -191,19 +210,32 @@ class FakeBitstamp:
             query_signing=query_signing,
         )
         self._market_data = MarketData(seed)
-        self._engine = TradingEngine(
-            self._market_data, seed=seed, book_depth=book_depth, clock=self.server_time
+        start = self.market_time() if genesis is None else genesis
+        self._feed = MarketFeed()
+        self._engine = MatchingEngine(
+            self._market_data,
+            seed=seed,
+            book_depth=book_depth,
+            genesis=int(start // 60) * 60,
+            feed=self._feed,
+            message_rate=message_rate,
+            id_offset=_HIGH_ID_OFFSET if self.switches.high_ids else 0,
         )
-        self._faults: list[_Fault] = []
+        self._desk = OrderDesk(self._engine, self.switches)
+        self._endpoints = Endpoints(
+            market_data=self._market_data,
+            engine=self._engine,
+            desk=self._desk,
+            switches=self.switches,
+            accounts=self._accounts,
+            server_time=self.server_time,
+            seed=seed,
+        )
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self._url: str | None = None
-        # The catalogue never changes: serialise it once.
-        self._static = {
-            "markets": orjson.dumps(self._market_data.markets_payload()),
-            "trading_pairs": orjson.dumps(self._market_data.trading_pairs_payload()),
-            "currencies": orjson.dumps(self._market_data.currencies_payload()),
-            "eur_usd": orjson.dumps(self._market_data.eur_usd_payload()),
-        }
+        self._market_task: asyncio.Task[None] | None = None
+        self._reopen: asyncio.TimerHandle | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -227,14 +259,21 @@ class FakeBitstamp:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._site = site
         port = runner.addresses[0][1]
+        self.port = port if self.port == 0 else self.port
         scheme = "https" if self.ssl_context is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._url = f"{scheme}://{host}:{port}"
 
     async def close(self) -> None:
-        """Stop serving. Safe to call more than once."""
+        """Stop serving (and the market task, if running). Safe to call more than once."""
+        await self.stop_market()
+        if self._reopen is not None:
+            self._reopen.cancel()
+            self._reopen = None
         runner, self._runner = self._runner, None
+        self._site = None
         if runner is not None:
             await runner.cleanup()
 
@@ -245,9 +284,144 @@ class FakeBitstamp:
             raise RuntimeError("FakeBitstamp is not running: use 'async with' or start()")
         return self._url
 
+    # -- clocks -------------------------------------------------------------------------
+
     def server_time(self) -> float:
-        """The exchange's clock in Unix seconds: the wall clock plus ``clock_offset``."""
+        """The exchange's clock in Unix seconds: the wall clock plus ``clock_offset``.
+
+        Auth (the 150-second timestamp window, token expiry) and the ``Date`` header use
+        it, so a client's clock stays comparable however fast the market runs.
+        """
         return self._wall_clock() + self.clock_offset
+
+    def market_time(self) -> float:
+        """The markets' simulated clock in Unix seconds: the exchange's clock, running at
+        ``speed``, plus every :meth:`advance`. Trades, orders and tickers carry it."""
+        wall = self._wall_clock()
+        elapsed = (self._speed - 1.0) * (wall - self._wall_origin)
+        return wall + self.clock_offset + self._advanced + elapsed
+
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per wall-clock second."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError("speed must be a finite number > 0")
+        wall = self._wall_clock()
+        # Keep the time reached so far; only the pace from now on changes.
+        self._advanced += (self._speed - 1.0) * (wall - self._wall_origin)
+        self._wall_origin = wall
+        self._speed = value
+
+    @property
+    def genesis(self) -> int:
+        """When the markets started living (Unix seconds, a whole minute)."""
+        return self._engine.genesis
+
+    @property
+    def message_rate(self) -> float:
+        """Market-feed events per simulated second each living market aims at."""
+        return self._engine.message_rate
+
+    @message_rate.setter
+    def message_rate(self, rate: float) -> None:
+        self._catch_up()
+        self._engine.message_rate = rate
+
+    def _catch_up(self) -> None:
+        self._engine.run_until(int(self.market_time() * 1_000_000))
+
+    def advance(self, seconds: float) -> None:
+        """Run simulated time ``seconds`` forward, now: every synthetic order, trade and
+        expiry of that stretch happens (and is published) before this returns."""
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError("seconds must be a finite number >= 0")
+        self._advanced += seconds
+        self._catch_up()
+
+    # -- the market, for streams and tests ----------------------------------------------
+
+    @property
+    def feed(self) -> MarketFeed:
+        """Every change of every living market, as it happens (see ``_feed``)."""
+        return self._feed
+
+    def _live(self, market: str) -> LiveMarket:
+        spec = self._market_data.markets.get(market)
+        if spec is None:
+            raise KeyError(f"no spot market {market!r}")
+        self._catch_up()
+        return self._engine.live(spec)
+
+    def book_snapshot(
+        self, market: str, depth: int | None = None
+    ) -> tuple[int, list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """``(microtimestamp, bids, asks)`` of ``market`` now, aggregated by price, best
+        first, ``depth`` levels per side (all when None). The microtimestamp is that of the
+        last ``BookChanged`` applied: later diffs replay onto it."""
+        return self._engine.snapshot(self._live(market), depth)
+
+    def detail_book(
+        self, market: str, depth: int | None = 100
+    ) -> tuple[int, list[tuple[Decimal, Decimal, int]], list[tuple[Decimal, Decimal, int]]]:
+        """Like :meth:`book_snapshot` with one ``(price, amount, order_id)`` row per order,
+        the best ``depth`` orders per side (``detail_order_book_``)."""
+        return self._engine.detail(self._live(market), depth)
+
+    def open_market_orders(self, market: str) -> list[RestingOrder]:
+        """Every order resting in ``market``'s book, synthetic and users', in priority
+        order (bids, then asks): the L3 view that ``live_orders_`` events update."""
+        return self._engine.resting(self._live(market))
+
+    def trade_log(self, market: str) -> list[TradePrinted]:
+        """Every trade ``market`` printed since genesis, oldest first."""
+        return self._live(market).tape.log()
+
+    def check_ws_token(self, token: str) -> int | None:
+        """The user id a ``websockets_token/`` token was issued to, while it is valid
+        (60 seconds of the exchange's clock, and the key not revoked); else None."""
+        return self._endpoints.check_ws_token(token)
+
+    def run_market(
+        self, message_rate: float | None = None, *, interval: float = 0.05
+    ) -> asyncio.Task[None]:
+        """Keep the markets running in the background, so the feed flows without requests.
+
+        Without it the markets catch up lazily, on each request and each call above. The
+        task wakes when the next synthetic event is due (at most every ``interval`` wall
+        seconds) and runs every event up to now. Calling it again returns the same task
+        (and sets ``message_rate``, if given); :meth:`stop_market` or :meth:`close` stop it.
+        A WebSocket server calls this when its first client connects.
+        """
+        if message_rate is not None:
+            self.message_rate = message_rate
+        if self._market_task is None or self._market_task.done():
+            self._market_task = asyncio.get_running_loop().create_task(
+                self._run_market(interval), name="FakeBitstamp market"
+            )
+        return self._market_task
+
+    async def stop_market(self) -> None:
+        """Stop the background market task, if it runs."""
+        task, self._market_task = self._market_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run_market(self, interval: float) -> None:
+        while True:
+            try:
+                self._catch_up()
+            except Exception:  # a market bug must not end the stream silently
+                logger.exception("emulated market failed")
+            due = self._engine.next_event_us() / 1e6 - self.market_time()
+            pause = min(interval, max(0.001, due / self._speed))
+            # Pacing of the simulation against the wall clock, not synchronisation.
+            await asyncio.sleep(pause)
 
     # -- configuration ------------------------------------------------------------------
 
@@ -309,23 +483,58 @@ class FakeBitstamp:
         content_type: str = "text/html",
         times: int = 1,
         delay: float = 0.0,
-    ) -> None:
-        """Answer the next ``times`` requests (to ``path``, or any) with this raw response.
+        after_executing: bool = False,
+    ) -> FaultRule:
+        """Answer the next ``times`` requests (to paths starting with ``path``, or any)
+        with this raw response. Shorthand for a ``faults`` rule.
 
         ``path`` is a request path (``"/api/v2/ticker/btcusd/"``) or one relative to
         ``/api/v2/`` (``"ticker/btcusd/"``). Faults answer before the rate limit, like a
-        proxy in front of the API; ``delay`` holds the answer back that many seconds.
+        proxy in front of the API, unless ``after_executing``: then the exchange acts
+        first. ``delay`` holds the answer back that many seconds.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        if path is not None and not path.startswith("/"):
-            path = _API + path
-        payload = body.encode() if isinstance(body, str) else body
-        self._faults.append(_Fault(path, status, payload, content_type, times, delay))
+        return self.faults.add(
+            "answer",
+            stage="after" if after_executing else "before",
+            path=path,
+            times=times,
+            status=status,
+            body=body,
+            content_type=content_type,
+            seconds=delay,
+        )
 
     def clear_faults(self) -> None:
-        """Forget every injected fault not yet served."""
-        self._faults.clear()
+        """Forget every fault rule."""
+        self.faults.clear()
+
+    async def refuse_connections(self, seconds: float | None = None) -> None:
+        """Close the listening socket: new connections are refused (ECONNREFUSED) until
+        :meth:`accept_connections`, or for ``seconds`` of wall time. Connections already
+        open are served. This fault has no path or probability: no request exists yet."""
+        site = self._site
+        if site is None:
+            raise RuntimeError("FakeBitstamp is not running")
+        self._site = None
+        await site.stop()
+        if seconds is not None:
+            loop = asyncio.get_running_loop()
+            self._reopen = loop.call_later(
+                seconds, lambda: loop.create_task(self.accept_connections())
+            )
+
+    async def accept_connections(self) -> None:
+        """Listen again (same host and port) after :meth:`refuse_connections`."""
+        if self._reopen is not None:
+            self._reopen.cancel()
+            self._reopen = None
+        if self._runner is None or self._site is not None:
+            return
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
+        await site.start()
+        self._site = site
 
     # -- pipeline -----------------------------------------------------------------------
 
@@ -345,25 +554,57 @@ class FakeBitstamp:
 
     async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.stats.requests += 1
-        self.stats.paths[request.path] += 1
+        path = request.path
+        self.stats.paths[path] += 1
         if self.record_arrivals:
             self.arrivals.append(self._monotonic())
-        fault = self._take_fault(request.path)
-        if fault is not None:
+        rule = self.faults.take("before", path)
+        if rule is not None:
             self.stats.faults_served += 1
-            if fault.delay > 0:
-                await asyncio.sleep(fault.delay)  # simulated latency, not synchronisation
-            return web.Response(
-                status=fault.status, body=fault.body, headers={"Content-Type": fault.content_type}
-            )
+            if rule.action != "delay":
+                return await self._serve_fault(request, rule, None)
+            await asyncio.sleep(rule.seconds)  # simulated latency, not synchronisation
         if self._limiter is not None and not self._limiter.try_acquire(self._scope(request)):
             self.stats.rate_limited += 1
-            response = _json_response(self.rate_limit_http_status, RATE_LIMIT_BODY)
+            rejection = _json_response(self.rate_limit_http_status, RATE_LIMIT_BODY)
             if self.retry_after is not None:
-                response.headers["Retry-After"] = str(math.ceil(self.retry_after))
-            return response
+                rejection.headers["Retry-After"] = str(math.ceil(self.retry_after))
+            return rejection
+        response = await self._answer(request, handler)
+        rule = self.faults.take("after", path, response.status)
+        if rule is not None:
+            self.stats.faults_served += 1
+            return await self._serve_fault(request, rule, response)
+        return response
+
+    async def _serve_fault(
+        self, request: web.Request, rule: FaultRule, response: web.StreamResponse | None
+    ) -> web.StreamResponse:
+        if rule.seconds > 0:
+            await asyncio.sleep(rule.seconds)  # simulated latency, not synchronisation
+        if rule.action == "answer":
+            return web.Response(
+                status=rule.status, body=rule.body, headers={"Content-Type": rule.content_type}
+            )
+        if rule.action in ("drop", "reset"):
+            transport = request.transport
+            if transport is not None:
+                if rule.action == "reset":
+                    sock = transport.get_extra_info("socket")
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+                    transport.abort()
+                else:
+                    transport.close()
+            # Never sent: the transport is gone. aiohttp drops it quietly.
+            return web.Response(status=500)
+        assert response is not None  # a delay after executing
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            self._engine.expire_due()
+            self._catch_up()
             return await handler(request)
         except ApiError as error:
             code = error.body.get("code")
@@ -393,15 +634,6 @@ class FakeBitstamp:
                 {"status": "error", "reason": "Unknown server error.", "response_code": "500.001"},
             )
 
-    def _take_fault(self, path: str) -> _Fault | None:
-        for index, fault in enumerate(self._faults):
-            if fault.path is None or fault.path == path:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    del self._faults[index]
-                return fault
-        return None
-
     def _scope(self, request: web.Request) -> str:
         if self.rate_limit_scope == "key":
             x_auth = request.headers.get("X-Auth", "")
@@ -420,8 +652,10 @@ class FakeBitstamp:
 
         return handle
 
-    def _private(self, permission: str, endpoint: PrivateEndpoint) -> Handler:
+    def _private(self, route: Route, endpoint: PrivateEndpoint) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if route.verb_disputed and request.method != self._verb(route):
+                raise web.HTTPMethodNotAllowed(request.method, [self._verb(route)])
             body = await request.read()
             raw_path, _, raw_query = request.raw_path.partition("?")
             host = request.headers.get("Host", "")
@@ -435,8 +669,9 @@ class FakeBitstamp:
                 body=body,
                 peer=request.remote,
             )
-            auth = self._auth.check(signed, permission)
-            payload = orjson.dumps(endpoint(auth.account, _form(body), request.match_info))
+            auth = self._auth.check(signed, route.permission)
+            form = _form(body) if request.method == "POST" else dict(request.query)
+            payload = orjson.dumps(endpoint(auth.account, form, request.match_info))
             response = web.Response(body=payload, headers={"Content-Type": JSON_CONTENT_TYPE})
             if self.sign_responses:
                 response.headers["X-Server-Auth-Signature"] = response_signature(
@@ -450,237 +685,44 @@ class FakeBitstamp:
 
         return handle
 
+    def _verb(self, route: Route) -> str:
+        if route.name == "my_markets":
+            return self.switches.my_markets_method
+        return route.method
+
     # -- routes -------------------------------------------------------------------------
 
+    def served_routes(self) -> list[str]:
+        """Names of the routes of ``ROUTES`` this emulator serves."""
+        public = self._endpoints.public_handlers()
+        private = self._endpoints.private_handlers()
+        return [
+            name for name, route in ROUTES.items() if name in (private if route.signed else public)
+        ]
+
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        public, private = self._public, self._private
-        static = self._static
-        for path, endpoint, query_allowed in (
-            ("ticker/", self._tickers, False),
-            ("ticker/{pair}/", self._ticker, False),
-            ("ticker_hour/{pair}/", self._ticker_hour, False),
-            ("order_book/{pair}/", self._order_book, True),
-            ("transactions/{pair}/", self._transactions, True),
-            ("ohlc/{pair}/", self._ohlc, True),
-            ("markets/", lambda _: static["markets"], True),
-            ("trading-pairs-info/", lambda _: static["trading_pairs"], True),
-            ("currencies/", lambda _: static["currencies"], True),
-            ("eur_usd/", lambda _: static["eur_usd"], True),
-            ("travel_rule/vasps/", self._vasps, True),
-        ):
-            router.add_get(_API + path, public(endpoint, query_allowed=query_allowed))
-        engine = self._engine
-        for path, permission, private_endpoint in (
-            ("account_balances/", "account_balances", self._balances),
-            ("account_balances/{currency}/", "account_balances", self._balance),
-            ("buy/{pair}/", "buy_limit_order", self._limit(BUY)),
-            ("sell/{pair}/", "sell_limit_order", self._limit(SELL)),
-            ("buy/market/{pair}/", "buy_market_order", self._market_order(BUY)),
-            ("sell/market/{pair}/", "sell_market_order", self._market_order(SELL)),
-            ("cancel_order/", "cancel_order", lambda a, f, _: engine.cancel_order(a, f)),
-            ("cancel_all_orders/", "cancel_all_orders", lambda a, f, _: engine.cancel_all(a, None)),
-            ("cancel_all_orders/{pair}/", "cancel_all_orders", self._cancel_all_market),
-            ("open_orders/", "open_orders", lambda a, f, _: engine.open_orders(a, None)),
-            ("open_orders/{pair}/", "open_orders", self._open_orders_market),
-            ("order_status/", "order_status", lambda a, f, _: engine.order_status(a, f)),
-            ("user_transactions/", "user_transactions", self._user_transactions),
-            ("user_transactions/{pair}/", "user_transactions", self._user_transactions),
-            ("websockets_token/", "websockets_token", self._websockets_token),
-            ("fees/trading/", "trading_fees", self._fees),
-            ("fees/trading/{pair}/", "trading_fees", self._fees),
-        ):
-            router.add_post(_API + path, private(permission, private_endpoint))
-
-    def _market(self, symbol: str) -> MarketSpec:
-        market = self._market_data.markets.get(symbol)
-        if market is None:
-            # 404.003 for every route that names a pair; perpetuals are listed, not traded.
-            raise ApiError.coded("404.003", "Currency pair not found for corresponding request.")
-        return market
-
-    def _top_of_book(self, market: MarketSpec) -> tuple[int | None, int | None]:
-        book = self._engine.built_book(market)
-        if book is None:
-            # Quoting needs no 5,000-level book: an untouched book's top is known.
-            return synthetic_top(market)
-        return book.bids.best(), book.asks.best()
-
-    # -- public endpoints ---------------------------------------------------------------
-
-    def _tickers(self, request: web.Request) -> object:
-        now = self.server_time()
-        rows = []
-        for market in self._market_data.markets.values():
-            row: dict[str, str] = self._market_data.ticker(market, now, *self._top_of_book(market))
-            row["pair"] = market.name
-            row["market"] = market.name
-            rows.append(row)
-        return rows
-
-    def _ticker(self, request: web.Request) -> object:
-        market = self._market(request.match_info["pair"])
-        return self._market_data.ticker(market, self.server_time(), *self._top_of_book(market))
-
-    def _ticker_hour(self, request: web.Request) -> object:
-        market = self._market(request.match_info["pair"])
-        return self._market_data.ticker_hour(market, self.server_time(), *self._top_of_book(market))
-
-    def _order_book(self, request: web.Request) -> object:
-        market = self._market(request.match_info["pair"])
-        group = request.query.get("group", "1")
-        if group not in ("0", "1", "2"):
-            raise ApiError.coded("400.001", "Invalid GET parameter.")
-        bids, asks = self._engine.book(market).wire_sides(int(group))
-        now = self.server_time()
-        head = b'{"timestamp":"%d","microtimestamp":"%d","bids":' % (int(now), int(now * 1e6))
-        return b"".join((head, bids, b',"asks":', asks, b"}"))
-
-    def _transactions(self, request: web.Request) -> object:
-        market = self._market(request.match_info["pair"])
-        window = _TRANSACTION_WINDOWS.get(request.query.get("time", "hour"))
-        if window is None:
-            raise ApiError.query("time", "Must be one of: minute, hour, day.")
-        now = self.server_time()
-        trades = self._market_data.trades(market, now - window, now)
-        return [self._market_data.trade_payload(market, trade) for trade in trades]
-
-    def _vasps(self, request: web.Request) -> object:
-        errors: dict[str, list[str]] = {}
-        values: dict[str, int] = {}
-        for name, default, highest in (("page", 1, 10**6), ("per_page", 100, 1000)):
-            text = request.query.get(name, "")
-            try:
-                values[name] = int(text) if text else default
-            except ValueError:
-                errors[name] = ["Not a valid integer."]
-                continue
-            if not 1 <= values[name] <= highest:
-                errors[name] = [f"Must be between 1 and {highest}."]
-        if errors:
-            raise ApiError.coded("400.001", errors)
-        return self._market_data.vasps_payload(values["page"], values["per_page"])
-
-    def _ohlc(self, request: web.Request) -> object:
-        market = self._market(request.match_info["pair"])
-        query = request.query
-        errors: dict[str, list[str]] = {}
-
-        def integer(name: str, *, required: bool = False) -> int | None:
-            text = query.get(name)
-            if text is None or text == "":
-                if required:
-                    errors[name] = ["Missing data for required field."]
-                return None
-            try:
-                return int(text)
-            except ValueError:
-                errors[name] = ["Not a valid integer."]
-                return None
-
-        step = integer("step", required=True)
-        limit = integer("limit", required=True)
-        start = integer("start")
-        end = integer("end")
-        if step is not None and step not in OHLC_STEPS:
-            errors["step"] = ["Not a valid choice."]
-        if limit is not None and not 1 <= limit <= 1000:
-            errors["limit"] = ["Must be between 1 and 1000."]
-        exclude_text = query.get("exclude_current_candle", "false").strip().lower()
-        if exclude_text not in _TRUE_WORDS | _FALSE_WORDS:
-            errors["exclude_current_candle"] = ["Not a valid boolean."]
-        if errors or step is None or limit is None:
-            raise ApiError.coded("400.001", errors)
-        now = int(self.server_time())
-        newest = now - now % step
-        if exclude_text in _TRUE_WORDS:
-            newest -= step
-        if start is not None:
-            first = -(-start // step) * step  # the first candle at or after start
-            last = first + (limit - 1) * step
-            if end is not None:
-                last = min(last, end - end % step)
-        else:
-            last = newest if end is None else min(newest, end - end % step)
-            first = last - (limit - 1) * step
-        first = max(first, 0)
-        last = min(last, newest)
-        candles = self._market_data.candles(market, step, first, last)
-        return {
-            "data": {
-                "pair": market.name,
-                "market": market.name,
-                "ohlc": [self._market_data.candle_payload(market, c) for c in candles],
-            }
-        }
-
-    # -- private endpoints --------------------------------------------------------------
-
-    @staticmethod
-    def _balance_row(account: FakeAccount, currency: str) -> dict[str, str]:
-        balance = account.balance(currency)
-        return {
-            "currency": balance.currency,
-            "total": f"{balance.total:f}",
-            "available": f"{balance.available:f}",
-            "reserved": f"{balance.reserved:f}",
-        }
-
-    def _balances(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        return [self._balance_row(account, code) for code in self._market_data.currencies]
-
-    def _balance(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        currency = match["currency"]
-        if currency not in self._market_data.currencies:
-            raise ApiError.coded("404.006", "Currency not found for corresponding request.")
-        return self._balance_row(account, currency)
-
-    def _limit(self, side: int) -> PrivateEndpoint:
-        def place(account: FakeAccount, form: dict[str, str], match: Mapping[str, str]) -> object:
-            return self._engine.place_limit(account, self._market(match["pair"]), side, form)
-
-        return place
-
-    def _market_order(self, side: int) -> PrivateEndpoint:
-        def place(account: FakeAccount, form: dict[str, str], match: Mapping[str, str]) -> object:
-            return self._engine.place_market(account, self._market(match["pair"]), side, form)
-
-        return place
-
-    def _cancel_all_market(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        return self._engine.cancel_all(account, self._market(match["pair"]))
-
-    def _open_orders_market(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        if match["pair"] == "all":  # ccxt's spelling of "every market"
-            return self._engine.open_orders(account, None)
-        return self._engine.open_orders(account, self._market(match["pair"]))
-
-    def _user_transactions(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        pair = match.get("pair")
-        market = None if pair is None else self._market(pair)
-        return self._engine.user_transactions(account, market, form)
-
-    def _websockets_token(
-        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
-    ) -> object:
-        now = self.server_time()
-        tokens = account.websocket_tokens
-        for stale in [t for t, expiry in tokens.items() if expiry <= now]:
-            del tokens[stale]
-        token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(32))
-        tokens[token] = now + WEBSOCKET_TOKEN_SECONDS
-        return {"token": token, "user_id": account.user_id, "valid_sec": WEBSOCKET_TOKEN_SECONDS}
-
-    def _fees(self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]) -> object:
-        pair = match.get("pair")
-        markets = list(self._market_data.markets.values()) if pair is None else [self._market(pair)]
-        return self._engine.trading_fees(markets)
+        public = self._endpoints.public_handlers()
+        private = self._endpoints.private_handlers()
+        # Paths without placeholders first: "ripple_address/" must not be taken for
+        # "{currency}_address/".
+        ordered = sorted(ROUTES.values(), key=lambda route: bool(route.placeholders))
+        for route in ordered:
+            path = _API + route.pattern
+            if route.signed:
+                endpoint = private.get(route.name)
+                if endpoint is None:
+                    continue
+                handler = self._private(route, endpoint)
+                # A disputed verb answers to both; the handler checks the switch, so the
+                # switch can be flipped while serving.
+                verbs = ("GET", "POST") if route.verb_disputed else (route.method,)
+                for verb in verbs:
+                    router.add_route(verb, path, handler)
+            else:
+                found = public.get(route.name)
+                if found is None:
+                    continue
+                endpoint_public, query_allowed = found
+                router.add_route(
+                    route.method, path, self._public(endpoint_public, query_allowed=query_allowed)
+                )
