@@ -148,4 +148,3 @@ class EventBuffer:
     def error(self) -> BaseException | None:
         """The error the stream ends with, once set."""
         return self._error
-

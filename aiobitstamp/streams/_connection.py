@@ -49,13 +49,16 @@ _HEARTBEAT = '{"event":"bts:heartbeat"}'
 # aiohttp >= 3.13 can hand text frames over as bytes, skipping a UTF-8 decode that orjson
 # does not need.
 _RAW_TEXT = "decode_text" in inspect.signature(aiohttp.ClientSession.ws_connect).parameters
-_TEXT, _CLOSING_TYPES = aiohttp.WSMsgType.TEXT, frozenset(
-    {
-        aiohttp.WSMsgType.CLOSE,
-        aiohttp.WSMsgType.CLOSING,
-        aiohttp.WSMsgType.CLOSED,
-        aiohttp.WSMsgType.ERROR,
-    }
+_TEXT, _CLOSING_TYPES = (
+    aiohttp.WSMsgType.TEXT,
+    frozenset(
+        {
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSING,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.ERROR,
+        }
+    ),
 )
 
 TokenProvider = Callable[[], Awaitable[tuple[str, str]]]
@@ -135,6 +138,8 @@ class Connection:
         self._token: tuple[str, str] | None = None
         self._token_at = 0.0
         self.frames = 0
+        self._heard_at: float | None = None  # loop time of the keep-alive tick that last saw frames
+        self._opened_at = 0.0
         self.reconnect_requested = False
         self.end_reason: EndReason | None = None
         self.ended = asyncio.Event()
@@ -177,6 +182,7 @@ class Connection:
             ) from None
         self.owner.stats.connections_opened += 1
         loop = asyncio.get_running_loop()
+        self._opened_at = loop.time()
         self._tasks = [
             loop.create_task(self._read()),
             loop.create_task(self._subscribe_wanted()),
@@ -204,6 +210,14 @@ class Connection:
         self.end_reason = reason
         self.ended.set()
         self._on_change(self)
+
+    def last_heard(self, clock: Callable[[], float]) -> float:
+        """When (on ``clock``) a frame last arrived, give or take one keep-alive tick:
+        what arrived later than this may be lost."""
+        loop = asyncio.get_running_loop()
+        heard = self._heard_at if self._heard_at is not None else self._opened_at
+        tick = min(self._options.heartbeat_interval, self._options.quiet_timeout / 2)
+        return clock() - (loop.time() - heard) - tick
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -241,8 +255,7 @@ class Connection:
         if self._token is None or loop.time() - self._token_at > self._options.token_reuse:
             if self._token_provider is None:
                 raise AuthenticationError(
-                    "private channels need a token: create the client with api_key and "
-                    "api_secret"
+                    "private channels need a token: create the client with api_key and api_secret"
                 )
             self._token = await self._token_provider()
             self._token_at = loop.time()
@@ -391,6 +404,7 @@ class Connection:
             now = loop.time()
             if self.frames != seen:
                 seen, quiet_since = self.frames, now
+                self._heard_at = now
             elif now - quiet_since >= options.quiet_timeout:
                 self.owner.stats.quiet_connections += 1
                 self._end(EndReason.QUIET)
@@ -411,4 +425,3 @@ def _connection_trouble(error: BitstampError) -> bool:
     """A token request that failed on the way (worth a new connection) rather than a
     refusal (which a new connection would only repeat)."""
     return isinstance(error, TransportError | ExchangeUnavailableError) or error.retry_safe
-

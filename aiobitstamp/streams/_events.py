@@ -263,9 +263,7 @@ class Gap:
         return None if self.until_microtimestamp is None else _utc(self.until_microtimestamp)
 
 
-StreamEvent = (
-    LiveTrade | LiveOrder | BookSnapshot | BookDiff | MyOrder | MyTrade | SelfTrade | Gap
-)
+StreamEvent = LiveTrade | LiveOrder | BookSnapshot | BookDiff | MyOrder | MyTrade | SelfTrade | Gap
 Decoder = Callable[[str, Any], StreamEvent]
 
 

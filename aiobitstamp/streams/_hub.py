@@ -160,7 +160,7 @@ class StreamStats:
     connections_opened: int = 0
     connect_failures: int = 0
     reconnects: int = 0  # connections replaced after a drop or silence
-    handovers: int = 0  # bts:request_reconnect moves
+    handovers: int = 0  # bts:request_reconnect moves completed
     reconnect_requests: int = 0
     quiet_connections: int = 0
     subscriptions_sent: int = 0
@@ -196,6 +196,7 @@ class ChannelState:
         "decode",
         "error",
         "holding",
+        "hole_since",
         "join",
         "last_micro",
         "last_trade_id",
@@ -206,6 +207,7 @@ class ChannelState:
         "sinks",
         "slot",
         "subscribed_at",
+        "subscribed_wall",
         "trades",
     )
 
@@ -221,8 +223,10 @@ class ChannelState:
         self.refill: asyncio.Task[None] | None = None
         self.last_trade_id: int | None = None
         self.last_micro: int | None = None
+        self.hole_since: float | None = None  # hub clock: the source was last heard then
         self.lost = False  # the source ended: recover on the next take-over
-        self.subscribed_at: float | None = None  # wall clock of the first acknowledgement
+        self.subscribed_at: float | None = None  # hub clock at the first acknowledgement
+        self.subscribed_wall: float | None = None  # and the wall clock
         self.ready = asyncio.Event()
         self.error: BitstampError | None = None
 
@@ -245,6 +249,7 @@ class StreamHub:
     * ``rest_book``: ``async (pair) -> (microtimestamp, bids, asks)``, for local books.
     * ``pacer``: admits subscription frames; by default 100 per second in bursts of 20.
     * ``options``: :class:`StreamOptions`.
+    * ``clock``: seconds, monotonic; measures how old a hole is (REST reaches back a day).
 
     >>> async with StreamHub("wss://ws.bitstamp.net") as hub:  # doctest: +SKIP
     ...     async for event in hub.subscribe("live_trades_btcusd", "live_orders_btcusd"):
@@ -261,6 +266,7 @@ class StreamHub:
         rest_book: RestBook | None = None,
         pacer: Pacer | None = None,
         options: StreamOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not ws_url.startswith(("ws://", "wss://")):
             raise ValueError(f"ws_url must be a ws:// or wss:// URL, got {ws_url!r}")
@@ -270,6 +276,7 @@ class StreamHub:
         self.rest_book = rest_book
         self.token_provider = token_provider
         self.stats = StreamStats()
+        self._clock = clock
         self._session_factory = session_factory or aiohttp.ClientSession
         self._session: aiohttp.ClientSession | None = None
         self._pacer: Pacer = pacer if pacer is not None else AsyncLimiter(20, 0.2)
@@ -341,12 +348,9 @@ class StreamHub:
             if not state.sinks:
                 self._drop_state(state)
 
-    async def wait_ready(self, channels: Iterable[Channel]) -> None:
+    async def wait_ready(self, states: Iterable[ChannelState]) -> None:
         """Wait until each channel was acknowledged once; raise the refusal of any."""
-        for channel in channels:
-            state = self._states.get(channel.name)
-            if state is None:
-                raise ClientClosedError(f"{channel.name} is not subscribed (any more)")
+        for state in states:
             await state.ready.wait()
             if state.error is not None:
                 raise state.error
@@ -508,9 +512,7 @@ class StreamHub:
         if state.slot is not None:
             state.slot.wake.set()
 
-    def on_refused(
-        self, connection: Connection, state: ChannelState, error: BitstampError
-    ) -> None:
+    def on_refused(self, connection: Connection, state: ChannelState, error: BitstampError) -> None:
         """The exchange (or the token provider) refused ``state``'s channel."""
         state.error = error
         sinks = state.sinks
@@ -533,7 +535,8 @@ class StreamHub:
         state.owner = connection
         state.join = None
         if state.subscribed_at is None:
-            state.subscribed_at = time.time()
+            state.subscribed_at = self._clock()
+            state.subscribed_wall = time.time()
             state.ready.set()
         lost, state.lost = state.lost, False
         if not lost:
@@ -571,6 +574,9 @@ class StreamHub:
             if state.owner is connection:
                 state.owner = None
                 state.lost = True
+                heard = connection.last_heard(self._clock)
+                if state.hole_since is None or heard < state.hole_since:
+                    state.hole_since = heard
                 state.join = None
                 if join is not None and join.new.usable:
                     held = [frame for frame in join.buffer if frame[2] not in join.seen]
@@ -583,8 +589,10 @@ class StreamHub:
         assert self.rest_trades is not None
         channel = state.channel
         last_id, last_micro = state.last_trade_id, state.last_micro
-        since = last_micro / 1e6 if last_micro is not None else (state.subscribed_at or 0.0)
-        elapsed = time.time() - since + _WINDOW_MARGIN
+        # The hole's age on our own clock (the exchange's may be skewed): from when the
+        # lost connection was last heard from. Trades older than that were delivered.
+        since = state.hole_since if state.hole_since is not None else state.subscribed_at
+        elapsed = self._clock() - (since or 0.0) + _WINDOW_MARGIN
         window, span = next(
             ((name, seconds) for name, seconds in _TRADE_WINDOWS if elapsed <= seconds),
             _TRADE_WINDOWS[-1],
@@ -604,7 +612,7 @@ class StreamHub:
             gap = (GapReason.REST_FAILED, None)
         else:
             overlap = False
-            floor = int(since)
+            floor = int(state.subscribed_wall or 0.0)
             for row in rows:
                 trade_id = int(row.id)
                 if last_id is not None:
@@ -620,6 +628,7 @@ class StreamHub:
                 gap = (GapReason.REST_UNREACHABLE, first.microtimestamp if first else None)
         held, state.holding = state.holding or [], None
         state.refill = None
+        state.hole_since = None
         if gap is not None:
             until = gap[1]
             if until is None and held:
@@ -747,7 +756,6 @@ class _Slot:
 
     async def _hand_over(self, old: Connection) -> None:
         hub = self.hub
-        hub.stats.handovers += 1
         old.reconnect_requested = False  # one move per request
         new = await self._open(alive=old)
         if new is None:
@@ -784,5 +792,6 @@ class _Slot:
                     state.owner = None
                     state.lost = True
         self.current, self.successor = new, None
+        hub.stats.handovers += 1
         await old.close(EndReason.REPLACED)
         # Channels the successor has not acknowledged get their source on its answer.

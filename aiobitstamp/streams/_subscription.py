@@ -13,7 +13,7 @@ from ._channels import Channel, channel_of
 from ._events import StreamEvent
 
 if TYPE_CHECKING:
-    from ._hub import StreamHub
+    from ._hub import ChannelState, StreamHub
 
 __all__ = ["Subscription"]
 
@@ -44,9 +44,7 @@ class Subscription(Generic[E]):
     ``aclose()`` (or leaving ``async with``) unsubscribes; iteration then stops.
     """
 
-    def __init__(
-        self, hub: StreamHub, channels: Iterable[str | Channel], buffer_size: int
-    ) -> None:
+    def __init__(self, hub: StreamHub, channels: Iterable[str | Channel], buffer_size: int) -> None:
         parsed: list[Channel] = []
         for name in channels:
             channel = channel_of(name)
@@ -59,6 +57,7 @@ class Subscription(Generic[E]):
         self._buffer = EventBuffer(buffer_size)
         self._attached = False
         self._closed = False
+        self._states: list[ChannelState] = []
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -74,7 +73,7 @@ class Subscription(Generic[E]):
         if self._closed:
             raise ClientClosedError("this subscription was closed")
         if not self._attached:
-            self._hub.attach(self._buffer, self._channels)
+            self._states = self._hub.attach(self._buffer, self._channels)
             self._attached = True
 
     async def start(self) -> Subscription[E]:
@@ -83,7 +82,7 @@ class Subscription(Generic[E]):
         Raises the exchange's refusal (``AuthenticationError`` for a private channel
         whose token it rejected, ``BadRequestError`` for an invalid channel)."""
         self._attach()
-        await self._hub.wait_ready(self._channels)
+        await self._hub.wait_ready(self._states)
         return self
 
     async def __aenter__(self) -> Subscription[E]:

@@ -85,9 +85,12 @@ def _frame(event: str, channel: str, data: object) -> bytes:
 
 
 def _text(value: Any) -> str:
-    """A Decimal (or already a string) as the exchange writes it: plain, never exponent."""
+    """A Decimal (or already a string, or an id) as the exchange writes it: plain, never
+    with an exponent."""
     if value.__class__ is str:
         return value
+    if value.__class__ is int:
+        return str(value)
     return f"{value:f}"
 
 
@@ -284,6 +287,15 @@ class FakeWebSocketServer:
         """Answer every WebSocket upgrade with HTTP 503 for the next ``seconds``."""
         loop = asyncio.get_running_loop()
         self._refuse_until = max(self._refuse_until, loop.time() + seconds)
+
+    def accept_connections(self) -> None:
+        """End a refusal started by :meth:`refuse_connections` now."""
+        self._refuse_until = 0.0
+
+    @property
+    def refusing(self) -> bool:
+        """True while new connections are refused."""
+        return asyncio.get_running_loop().time() < self._refuse_until
 
     def outage(self, seconds: float) -> int:
         """Drop every connection and refuse new ones for ``seconds``."""
@@ -608,4 +620,3 @@ class FakeWebSocketServer:
                     except (LookupError, ValueError):
                         continue  # an unknown market: acknowledged, silent
                     self._publish(channel, self._book_frame(channel, view))
-
