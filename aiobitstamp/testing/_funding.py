@@ -40,6 +40,8 @@ from ._numbers import quantize
 
 if TYPE_CHECKING:
     from ._earn import EarnDesk
+    from ._engine import MatchingEngine
+    from ._trading import OrderDesk
     from ._travel_rule import ContactBook
 
 __all__ = [
@@ -927,8 +929,8 @@ class FundingControls:
     # Set by FakeBitstamp.__init__ (read here only).
     _accounts: dict[str, FakeAccount]
     _market_data: MarketData
-    _engine: Any
-    _desk: Any
+    _engine: MatchingEngine
+    _desk: OrderDesk
 
     _funding_state: tuple[FundingDesk, EarnDesk, ContactBook] | None = None
 
@@ -949,7 +951,9 @@ class FundingControls:
 
         switches = FundingSwitches()
         engine = self._engine
-        ledger = Ledger(lambda: int(engine.now_us), id_offset=int(getattr(engine, "_id_offset", 0)))
+        # The engine's id offset (high ids) and seed, so funding's ids and addresses follow
+        # them; read, never changed.
+        ledger = Ledger(lambda: engine.now_us, id_offset=int(getattr(engine, "_id_offset", 0)))
         seed = int(getattr(engine, "_seed", 1))
         funding = FundingDesk(
             market_data=self._market_data,
@@ -975,7 +979,7 @@ class FundingControls:
     ) -> Mapping[str, Any]:
         market = self._market_data.markets[symbol]
         placed = self._desk.place_market(account, market, 1, {"amount": f"{amount:f}"})
-        order = account.orders[int(placed["id"])]
+        order = account.orders[int(str(placed["id"]))]
         fills = [
             {
                 "amount": quantize(Decimal(fill.amount).scaleb(-market.base_decimals), 8),
