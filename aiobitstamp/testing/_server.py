@@ -53,6 +53,7 @@ from ._engine import LiveMarket, MatchingEngine, RestingOrder
 from ._errors import ApiError
 from ._faults import API_PREFIX, DEFAULT_FAULT_BODY, FaultRule, Faults
 from ._feed import MarketFeed, TradePrinted
+from ._funding import FundingControls
 from ._market_data import MarketData
 from ._rate_limit import SlidingWindowLimiter
 from ._switches import Switches
@@ -104,7 +105,7 @@ def _form(body: bytes) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
-class FakeBitstamp:
+class FakeBitstamp(FundingControls):
     """A local Bitstamp exchange: REST v2 with strict auth, rate limits, and living markets.
 
     Runs a real aiohttp server on ``host:port`` (port 0 picks a free one). Use it as an
@@ -695,14 +696,14 @@ class FakeBitstamp:
     def served_routes(self) -> list[str]:
         """Names of the routes of ``ROUTES`` this emulator serves."""
         public = self._endpoints.public_handlers()
-        private = self._endpoints.private_handlers()
+        private = {**self._endpoints.private_handlers(), **self._funding_handlers()}
         return [
             name for name, route in ROUTES.items() if name in (private if route.signed else public)
         ]
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
         public = self._endpoints.public_handlers()
-        private = self._endpoints.private_handlers()
+        private = {**self._endpoints.private_handlers(), **self._funding_handlers()}
         # Paths without placeholders first: "ripple_address/" must not be taken for
         # "{currency}_address/".
         ordered = sorted(ROUTES.values(), key=lambda route: bool(route.placeholders))
