@@ -210,9 +210,9 @@ async def test_order_book_snapshots_are_typed_top_100(
 async def test_detail_order_book_levels_carry_order_ids(
     hub: StreamHub, market: ScriptedMarket
 ) -> None:
+    created = market.order(OrderEventKind.CREATED, side=0, price="99.00", amount="2")
+    market.change(bids=[("99.00", "2")])
     async with hub.subscribe("detail_order_book_btcusd") as books:
-        created = market.order(OrderEventKind.CREATED, side=0, price="99.00", amount="2")
-        market.change(bids=[("99.00", "2")])
         (book,) = await take(books, 1)
     assert isinstance(book, BookSnapshot)
     assert book.bids[0].order_id == str(created.order_id)

@@ -200,17 +200,20 @@ async def test_diff_order_book_sends_changed_levels_with_zero_deletes(
     }
 
 
-async def test_detail_order_book_follows_each_action_that_moved_orders(
+async def test_detail_order_book_samples_the_top_orders_when_they_moved(
     peer: Peer, market: ScriptedMarket
 ) -> None:
     await peer.subscribe("detail_order_book_btcusd")
+    owed = await peer.receive()  # a new subscriber gets the current top at once
+    assert owed["data"]["bids"] == []
     created = market.order(OrderEventKind.CREATED, side=0, price="99.00", amount="2")
     market.change(bids=[("99.00", "2")])
-    market.change(bids=[("98.00", "1")])  # no order moved: no detail frame for this one
+    first = await peer.receive()
+    assert first["channel"] == "detail_order_book_btcusd"
+    assert first["data"]["bids"] == [["99.00", "2", str(created.order_id)]]
     market.order(OrderEventKind.DELETED, side=0, price="99.00", order_id=created.order_id)
     market.change(bids=[("99.00", "0")])
-    first, second = await peer.receive(), await peer.receive()
-    assert first["data"]["bids"] == [["99.00", "2", str(created.order_id)]]
+    second = await peer.receive()
     assert second["data"]["bids"] == []
 
 

@@ -58,6 +58,7 @@ from ._market_data import MarketData
 from ._rate_limit import SlidingWindowLimiter
 from ._switches import Switches
 from ._trading import OrderDesk
+from ._ws_server import FakeWebSocketServer, start_websocket_endpoint
 
 __all__ = ["FakeBitstamp", "FakeStats"]
 
@@ -236,6 +237,7 @@ class FakeBitstamp(FundingControls):
         self._site: web.TCPSite | None = None
         self._url: str | None = None
         self._market_task: asyncio.Task[None] | None = None
+        self._ws: FakeWebSocketServer | None = None
         self._reopen: asyncio.TimerHandle | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -266,6 +268,7 @@ class FakeBitstamp(FundingControls):
         scheme = "https" if self.ssl_context is not None else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._url = f"{scheme}://{host}:{port}"
+        self._ws = await start_websocket_endpoint(self)
 
     async def close(self) -> None:
         """Stop serving (and the market task, if running). Safe to call more than once."""
@@ -273,6 +276,9 @@ class FakeBitstamp(FundingControls):
         if self._reopen is not None:
             self._reopen.cancel()
             self._reopen = None
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await ws.close()
         runner, self._runner = self._runner, None
         self._site = None
         if runner is not None:
@@ -284,6 +290,18 @@ class FakeBitstamp(FundingControls):
         if self._url is None or self._runner is None:
             raise RuntimeError("FakeBitstamp is not running: use 'async with' or start()")
         return self._url
+
+    @property
+    def ws(self) -> FakeWebSocketServer:
+        """The WebSocket endpoint (its own port, like ws.bitstamp.net): faults, stats."""
+        if self._ws is None:
+            raise RuntimeError("FakeBitstamp is not running: use 'async with' or start()")
+        return self._ws
+
+    @property
+    def ws_url(self) -> str:
+        """WebSocket URL for the client's ``ws_url``, e.g. ``ws://127.0.0.1:54322``."""
+        return self.ws.url
 
     # -- clocks -------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ channel                        fed by
 ``live_trades_X``              each ``TradePrinted`` (``trade``)
 ``live_orders_X``              each ``OrderEvent`` (``order_created/changed/deleted``)
 ``diff_order_book_X``          each ``BookChanged`` (changed levels, amount 0 = gone)
-``detail_order_book_X``        after each action that moved orders: the top 100 orders
+``detail_order_book_X``        every ``snapshot_interval`` seconds when orders moved: the
+                               top 100 orders
 ``order_book_X``               every ``snapshot_interval`` seconds when the book changed:
                                the top 100 levels
 ``private-my_orders_X-{uid}``  the ``OrderEvent``\\ s of that user's orders
@@ -47,14 +48,14 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from ._feed import BookChanged, FeedEvent, MarketFeed, OrderEvent, TradePrinted
 
-__all__ = ["FakeWebSocketServer", "WebSocketStats"]
+__all__ = ["FakeWebSocketServer", "WebSocketStats", "start_websocket_endpoint"]
 
 logger = logging.getLogger("aiobitstamp.testing")
 
@@ -165,7 +166,9 @@ class FakeWebSocketServer:
     websockets token was issued to, or ``None``; ``book_snapshot(market, depth)`` and
     ``detail_book(market, depth)`` answer ``(microtimestamp, bids, asks)`` best first,
     with ``(price, amount)`` and ``(price, amount, order_id)`` rows: without them the
-    ``order_book_`` and ``detail_order_book_`` channels stay silent.
+    ``order_book_`` and ``detail_order_book_`` channels stay silent. ``on_connect()`` is
+    called when a connection subscribes its first channel (``FakeBitstamp`` starts its
+    market there, so the feed flows for streams).
 
     Use it as an async context manager or with :meth:`start` / :meth:`close`; ``url``
     is ``ws://127.0.0.1:<port>``.
@@ -186,6 +189,7 @@ class FakeWebSocketServer:
         ping_interval: float | None = 54.0,
         max_channels: int = MAX_CHANNELS,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        on_connect: Callable[[], object] | None = None,
     ) -> None:
         if snapshot_interval <= 0:
             raise ValueError("snapshot_interval must be positive")
@@ -199,12 +203,13 @@ class FakeWebSocketServer:
         self.ping_interval = ping_interval
         self.max_channels = max_channels
         self.max_frame_bytes = max_frame_bytes
+        self.on_connect = on_connect
         self.stats = WebSocketStats()
         self._peers: set[_Peer] = set()
         self._subscribers: dict[str, set[_Peer]] = {}
         self._new_snapshot_subscribers: set[str] = set()  # order_book_ channels owed one
         self._book_changed: set[str] = set()  # markets whose book moved since the last sample
-        self._orders_moved: set[str] = set()  # markets whose orders moved in this action
+        self._orders_moved: set[str] = set()  # markets whose orders moved since the last sample
         self._refuse_until = 0.0
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
@@ -431,8 +436,10 @@ class FakeWebSocketServer:
                 return
             peer.channels.add(channel)
             self._subscribers.setdefault(channel, set()).add(peer)
-            if channel.startswith("order_book_"):
+            if channel.startswith(("order_book_", "detail_order_book_")):
                 self._new_snapshot_subscribers.add(channel)
+            if self.on_connect is not None and len(peer.channels) == 1:
+                self.on_connect()
         peer.send(_frame("bts:subscription_succeeded", channel, {}))
 
     def _send_error(self, peer: _Peer, frame: bytes, message: str) -> None:
@@ -586,11 +593,6 @@ class FakeWebSocketServer:
                 "asks": [[_text(price), _text(amount)] for price, amount in change.asks],
             }
             self._publish(channel, _frame("data", channel, data))
-        if market in self._orders_moved:
-            self._orders_moved.discard(market)
-            detail = "detail_order_book_" + market
-            if detail in subscribers and self.detail_book is not None:
-                self._publish(detail, self._book_frame(detail, self.detail_book(market, 100)))
 
     @staticmethod
     def _book_frame(channel: str, view: BookView) -> bytes:
@@ -604,19 +606,58 @@ class FakeWebSocketServer:
         return _frame("data", channel, data)
 
     async def _sample_books(self) -> None:
-        # order_book_ is a sampled channel: a fresh top 100 every interval when the book
-        # moved, and at once (next tick) for a channel that has a new subscriber.
+        # order_book_ and detail_order_book_ are sampled channels: every interval, a fresh
+        # top 100 of each market whose book (or orders) moved, and of each channel that has
+        # a new subscriber. Sampling here, outside the feed listener, keeps the books'
+        # sources free to run the market while they answer.
         while True:
-            await asyncio.sleep(self.snapshot_interval)  # the channel's sampling period
-            if self.book_snapshot is None:
-                continue
+            await asyncio.sleep(self.snapshot_interval)  # the channels' sampling period
             changed, self._book_changed = self._book_changed, set()
+            moved, self._orders_moved = self._orders_moved, set()
             owed, self._new_snapshot_subscribers = self._new_snapshot_subscribers, set()
-            for channel in [c for c in self._subscribers if c.startswith("order_book_")]:
-                market = channel[len("order_book_") :]
-                if market in changed or channel in owed:
+            for prefix, source, dirty in (
+                ("order_book_", self.book_snapshot, changed),
+                ("detail_order_book_", self.detail_book, moved),
+            ):
+                if source is None:
+                    continue
+                for channel in [c for c in self._subscribers if c.startswith(prefix)]:
+                    market = channel[len(prefix) :]
+                    if market not in dirty and channel not in owed:
+                        continue
                     try:
-                        view = self.book_snapshot(market, SNAPSHOT_DEPTH)
+                        view = source(market, SNAPSHOT_DEPTH)
                     except (LookupError, ValueError):
                         continue  # an unknown market: acknowledged, silent
                     self._publish(channel, self._book_frame(channel, view))
+
+
+class _Exchange(Protocol):
+    """What the endpoint needs from ``FakeBitstamp``."""
+
+    host: str
+
+    @property
+    def feed(self) -> MarketFeed: ...
+
+    def check_ws_token(self, token: str) -> int | None: ...
+
+    def book_snapshot(self, market: str, depth: int | None = None) -> BookView: ...
+
+    def detail_book(self, market: str, depth: int | None = 100) -> BookView: ...
+
+    def run_market(self) -> object: ...
+
+
+async def start_websocket_endpoint(exchange: _Exchange) -> FakeWebSocketServer:
+    """Start the WebSocket endpoint of ``exchange`` (a ``FakeBitstamp``) on its host."""
+    server = FakeWebSocketServer(
+        exchange.feed,
+        host=exchange.host,
+        check_token=exchange.check_ws_token,
+        book_snapshot=exchange.book_snapshot,
+        detail_book=exchange.detail_book,
+        on_connect=exchange.run_market,
+    )
+    await server.start()
+    return server
