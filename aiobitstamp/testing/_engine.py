@@ -224,12 +224,16 @@ class MatchingEngine:
             order = flow.taker_order(book, us)
             if order is not None:
                 side, limit, amount = order
-                self._match(live, None, side, limit, amount, us, self.order_id(live, us))
+                taker_id = self.order_id(live, us)
+                for maker in self._match(live, None, side, limit, amount, us, taker_id):
+                    self.finish(maker, us)
         elif kind == SWEEP:
             sweep = flow.sweep_order(book, us)
             if sweep is not None:
                 side, amount = sweep
-                self._match(live, None, side, None, amount, us, self.order_id(live, us))
+                taker_id = self.order_id(live, us)
+                for maker in self._match(live, None, side, None, amount, us, taker_id):
+                    self.finish(maker, us)
         elif kind == CANCEL:
             entry, side, price = flow.cancel_target(payload)
             if entry.amount > 0 and book.remove(side, price, entry):
