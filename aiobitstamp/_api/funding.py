@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-import time as _time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from decimal import Decimal
+from time import monotonic as _monotonic
 from typing import Any, Literal
 
 from .. import _params as params
@@ -502,13 +502,13 @@ class FundingAPI(CurrencyChecks):
         """
         size = params.integer("page_size", page_size, minimum=1, maximum=_MAX_PAGE)
         window = None if timedelta is None else _seconds("timedelta", timedelta, _MAX_TIMEDELTA)
-        started = _time.monotonic()
+        started = _monotonic()
         seen: set[str] = set()
         offset = 0
         while True:
             form = {"limit": str(size), "offset": str(offset)}
             if window is not None:
-                elapsed = -int(-(_time.monotonic() - started) // 1)  # whole seconds, up
+                elapsed = -int(-(_monotonic() - started) // 1)  # whole seconds, up
                 form["timedelta"] = str(min(window + elapsed, _MAX_TIMEDELTA))
             page = await self._call("withdrawal_requests", _parse_page, form=form)
             for row in page:
