@@ -18,7 +18,13 @@ import aiohttp
 import pytest
 
 from aiobitstamp.testing import FakeBitstamp
-from aiobitstamp.testing._feed import BookChanged, FeedEvent, OrderEvent, OrderEventKind, TradePrinted
+from aiobitstamp.testing._feed import (
+    BookChanged,
+    FeedEvent,
+    OrderEvent,
+    OrderEventKind,
+    TradePrinted,
+)
 from tests.test_testing import NOW, Clock, Signer
 
 D = Decimal
@@ -93,7 +99,7 @@ async def test_a_sweep_is_refilled_by_the_makers(session: aiohttp.ClientSession)
         fake.add_account(KEY, SECRET, {"usd": "10000000"})
         api = Signer.of(fake, session, KEY, SECRET)
         fake.advance(600)
-        _, bids, asks = fake.book_snapshot("btcusd", 15)
+        _, _, asks = fake.book_snapshot("btcusd", 15)
         swept = sum(amount for _, amount in asks)
         await ok(api, "buy/market/btcusd/", {"amount": f"{swept:f}"})
         _, bids_after, asks_after = fake.book_snapshot("btcusd", 1)
@@ -190,7 +196,9 @@ async def test_the_feed_replays_onto_the_book_which_never_crosses(
         assert replay.aggregated() == replay.levels
         micro, bids, asks = fake.book_snapshot("btcusd")
         assert (replay.last_change, replay.levels) == (micro, [dict(bids), dict(asks)])
-        resting = {o.order_id: (o.side, o.price, o.amount) for o in fake.open_market_orders("btcusd")}
+        resting = {
+            o.order_id: (o.side, o.price, o.amount) for o in fake.open_market_orders("btcusd")
+        }
         assert replay.orders == resting
         assert len(replay.trades) > 400
         assert [t.trade_id for t in replay.trades] == [
@@ -419,9 +427,7 @@ async def test_history_before_genesis_is_synthetic_and_after_it_comes_from_match
         genesis = fake.genesis
         assert genesis == int(NOW) // 60 * 60
         fake.advance(7200)
-        minutes = await public(
-            api, f"ohlc/btcusd/?step=60&limit=20&start={genesis - 600}"
-        )
+        minutes = await public(api, f"ohlc/btcusd/?step=60&limit=20&start={genesis - 600}")
         candles = {int(c["timestamp"]): c for c in minutes["data"]["ohlc"]}
         log = fake.trade_log("btcusd")
         assert log[0].microtimestamp >= genesis * 10**6

@@ -160,7 +160,6 @@ class Endpoints:
             live = self.engine.live(market)
             row: dict[str, str] = live.tape.ticker(now, *self._top(live, now))
             row["pair"] = market.name
-            row["market"] = market.name
             rows.append(row)
         return rows
 
@@ -276,7 +275,6 @@ class Endpoints:
         return {
             "data": {
                 "pair": market.name,
-                "market": market.name,
                 "ohlc": [payload(market, candle) for candle in tape.candles(step, first, last)],
             }
         }
