@@ -448,3 +448,15 @@ async def test_every_funding_answer_has_the_spec_field_names_and_types() -> None
         for answer in answers[path]:
             for item in answer if isinstance(answer, list) else [answer]:
                 check(models, model, item)
+
+
+@pytest.mark.parametrize("window", [None, 3600])
+async def test_default_window_of_the_withdrawal_list(window: int | None) -> None:
+    async with emulator() as (exchange, client, _):
+        exchange.funding_switches.withdrawal_requests_default_window = window
+        placed = await client.withdraw("btc", "0.5", BTC_ADDRESS)
+        exchange.advance(7200)  # two hours of exchange time pass
+        found = [row.id for row in await client.withdrawal_requests()]
+        assert found == ([] if window else [placed.id])
+        # An explicit timedelta always wins over the default.
+        assert [r.id for r in await client.withdrawal_requests(timedelta=10_800)] == [placed.id]

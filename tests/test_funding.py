@@ -573,3 +573,92 @@ async def test_withdraw_is_never_resent_after_an_ambiguous_failure() -> None:
             await client.withdraw("btc", "0.1", BTC_ADDRESS)
     assert len(transport.requests) == 1
     assert not isinstance(raised.value, InvalidParameterError)
+
+
+# -- the catalogues a withdrawal is checked against ----------------------------------------
+
+CURRENCIES = [
+    {
+        "currency": "BTC",
+        "type": "crypto",
+        "decimals": 8,
+        "deposit": "Enabled",
+        "withdrawal": "Enabled",
+        "networks": [
+            {"network": "bitcoin", "withdrawal": "Disabled"},
+            {"network": "lightning", "withdrawal_minimum_amount": "0.001"},
+        ],
+    },
+    {
+        "currency": "LTC",
+        "type": "crypto",
+        "decimals": 8,
+        "deposit": "Disabled",
+        "withdrawal": "Disabled",
+        "networks": [],
+    },
+    {"currency": "USDT", "type": "crypto", "decimals": 6, "networks": []},
+]
+
+
+def catalogue_exchange(fees: Callable[[Request], Response]) -> MockTransport:
+    return mock(
+        {
+            "/api/v2/currencies/": lambda r: json_response(CURRENCIES),
+            "/api/v2/fees/withdrawal/": fees,
+            "/api/v2/usdt_withdrawal/": lambda r: json_response({"id": 1}),
+            "/api/v2/btc_withdrawal/": lambda r: json_response({"id": 2}),
+        }
+    )
+
+
+def checked(transport: MockTransport) -> FundingClient:
+    return FundingClient(
+        KEY, SECRET, transport=transport, rate_limits=None, verify_response_signature=False
+    )
+
+
+async def test_disabled_currencies_and_networks_are_refused_before_sending() -> None:
+    transport = catalogue_exchange(lambda r: json_response([]))
+    async with checked(transport) as client:
+        with pytest.raises(InvalidParameterError, match="withdrawals of 'ltc' are disabled"):
+            await client.withdraw("ltc", "1", BTC_ADDRESS)
+        with pytest.raises(InvalidParameterError, match="deposits of 'ltc' are disabled"):
+            await client.deposit_address("ltc")
+        with pytest.raises(InvalidParameterError, match="on 'bitcoin' are disabled"):
+            await client.withdraw("btc", "1", BTC_ADDRESS, network="bitcoin")
+        with pytest.raises(InvalidParameterError, match=r"minimum of 0\.001"):
+            await client.withdraw("btc", "0.0005", BTC_ADDRESS, network="lightning")
+        with pytest.raises(InvalidParameterError, match="6 decimal places"):
+            await client.withdraw("usdt", "1.0000001", BTC_ADDRESS)
+        await client.withdraw("btc", "0.002", BTC_ADDRESS, network="lightning")
+    sent = [r.url.removeprefix(BASE) for r in transport.requests]
+    assert sent.count("/api/v2/currencies/") == 1  # loaded once, kept
+    assert sent.count("/api/v2/fees/withdrawal/") == 1
+    assert sent[-1] == "/api/v2/btc_withdrawal/" and sent.count("/api/v2/btc_withdrawal/") == 1
+
+
+async def test_networks_come_from_the_fee_list_when_the_key_may_read_it() -> None:
+    fees = [
+        {"currency": "usdt", "fee": "1.0", "network": "ethereum"},
+        {"currency": "usdt", "fee": "0.5", "network": "tron"},
+    ]
+    transport = catalogue_exchange(lambda r: json_response(fees))
+    async with checked(transport) as client:
+        with pytest.raises(InvalidParameterError, match="ethereum, tron"):
+            await client.withdraw("usdt", "5", BTC_ADDRESS, network="solana")
+        await client.withdraw("usdt", "5", BTC_ADDRESS, network="tron")
+    assert form_of(transport.requests[-1])["network"] == "tron"
+
+
+async def test_without_permission_for_the_fee_list_the_catalogue_networks_are_used() -> None:
+    refused = {"status": "error", "reason": "No permission found", "code": "API0003"}
+    transport = catalogue_exchange(lambda r: json_response(refused, 403))
+    async with checked(transport) as client:
+        with pytest.raises(InvalidParameterError, match="bitcoin, lightning"):
+            await client.withdraw("btc", "1", BTC_ADDRESS, network="ethereum")
+        with pytest.raises(InvalidParameterError, match="bitcoin, lightning"):
+            await client.withdraw("btc", "1", BTC_ADDRESS, network="ethereum")
+    sent = [r.url.removeprefix(BASE) for r in transport.requests]
+    assert sent.count("/api/v2/fees/withdrawal/") == 1  # the refusal is remembered
+    assert "/api/v2/btc_withdrawal/" not in sent
