@@ -85,9 +85,9 @@ _MAX_COMMENT = 500
 class _Catalogue:
     """Listed currencies and withdrawal networks, fetched once per client.
 
-    ``networks`` maps a currency to the networks the withdrawal-fee list names for it;
-    it is ``None`` when the key may not read that list (the catalogue's own network list
-    is used then).
+    ``fee_networks`` maps a currency to the networks the withdrawal-fee list names for it;
+    it is empty when the key may not read that list (the catalogue's own network list is
+    used then), and ``None`` until first needed.
     """
 
     __slots__ = ("currencies", "fee_networks", "lock")
