@@ -36,12 +36,7 @@ from aiobitstamp.testing import FakeAccount, FakeBitstamp
 from .test_client import KEY
 from .test_funding import BANK, BTC_ADDRESS, XRP_ADDRESS, FundingClient, emulator
 
-SPEC = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "reference"
-    / "bitstamp-openapi-models-wire.tsv"
-)
+SPEC = Path(__file__).parent / "data" / "bitstamp-openapi-models-wire.tsv"
 BTC_FEE = Decimal("0.00015")
 
 
