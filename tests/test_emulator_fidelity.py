@@ -85,7 +85,7 @@ EXTRAS: dict[str, dict[str, str]] = {
 # (model, wire name): what the emulator sends where the spec and the fact sheet disagree.
 SENT = {
     # Spec: String. Fact sheet (i): "columns mix 0 (int), 0.0 and "0.00500000"". Both sent:
-    # a zero is 0 on rows with an even id and a string of the currency's decimals otherwise.
+    # a zero is 0 on some rows and a string of the currency's decimals on others.
     # (Both placeholders stand for a currency column; the check files them all under the
     # first.)
     ("UserTransactionsResponse", "{from_currency}"): {"string", "number"},

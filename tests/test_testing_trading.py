@@ -370,12 +370,13 @@ async def test_user_transactions_list_fills_with_signed_currency_columns(
     row = rows[0]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", row.pop("datetime"))
     value = D("0.01") * D(inside)
-    # Every currency has a column; zeros are 0 on rows with an even id, else a string.
+    # Every currency has a column; a zero is 0 on some rows, a string on others.
+    as_number = row["eth"] == 0 and not isinstance(row["eth"], str)
     zero: dict[str, object] = {
-        code: 0 if row["id"] % 2 == 0 else ("0.00" if code in ("usd", "eur") else zeros)
+        code: 0 if as_number else zeros
         for code, zeros in (
-            ("eur", ""), ("eth", "0.00000000"), ("xrp", "0.00000000"), ("ltc", "0.00000000"),
-            ("usdc", "0.00000"), ("sol", "0.00000000"),
+            ("eur", "0.00"), ("eth", "0.00000000"), ("xrp", "0.00000000"),
+            ("ltc", "0.00000000"), ("usdc", "0.00000"), ("sol", "0.00000000"),
         )
     }  # fmt: skip
     assert row == {

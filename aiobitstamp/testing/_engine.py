@@ -20,9 +20,11 @@ role. A buy reserves exactly the most it can spend (value and taker fee at its l
 price), so fills can never overdraw an account. Every fill of an account's order becomes a
 ledger row (``user_transactions/``) and an order event (``account_order_data/``).
 
-Ids are derived from time, so they grow with it whatever order markets are run in: order
-ids and trade ids are ``milliseconds * 2048 + market index`` (or 16 more than the market's
-previous one), unique across markets, 16 digits, below 2**53 unless ids start high.
+Ids are derived from time, so they grow with it whatever order markets are run in: each
+millisecond has 2048 order ids and 2048 trade ids, 128 for each market, handed out in turn
+(a market that needs more borrows its slot of the next millisecond). They are unique across
+markets, 16 digits, and below 2**53 unless ids start high (2**53 + 1 on: most are odd and
+no double holds them).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ __all__ = ["MAKER_FEE", "TAKER_FEE", "LiveMarket", "MatchingEngine", "RestingOrd
 TAKER_FEE: Final = Decimal("0.004")
 MAKER_FEE: Final = Decimal("0.003")
 _ID_SLOTS: Final = 2048  # ids per millisecond, shared by up to 16 markets
-_ID_STRIDE: Final = 16
+_MARKET_SLOTS: Final = 128  # of which each market's
 _ZERO: Final = Decimal(0)
 _CREATED, _CHANGED, _DELETED = (
     OrderEventKind.CREATED,
@@ -195,15 +197,24 @@ class MatchingEngine:
         live.last_us = stamped
         return stamped
 
+    def _next_id(self, live: LiveMarket, last: int, us: int) -> int:
+        """The id after ``last`` in ``live``'s slots, at least the first of ``us``'s."""
+        first = (us // 1000) * _ID_SLOTS + live.index * _MARKET_SLOTS
+        candidate = last - self._id_offset + 1
+        if candidate < first:
+            candidate = first
+        elif candidate % _ID_SLOTS >= (live.index + 1) * _MARKET_SLOTS:
+            # This millisecond's slot is used up: the market's slot of the next one.
+            candidate = (candidate // _ID_SLOTS + 1) * _ID_SLOTS + live.index * _MARKET_SLOTS
+        return self._id_offset + candidate
+
     def order_id(self, live: LiveMarket, us: int) -> int:
         """A new order id of ``live``: grows with time, unique across markets."""
-        candidate = self._id_offset + (us // 1000) * _ID_SLOTS + live.index
-        live.last_order_id = max(live.last_order_id + _ID_STRIDE, candidate)
+        live.last_order_id = self._next_id(live, live.last_order_id, us)
         return live.last_order_id
 
     def _trade_id(self, live: LiveMarket, us: int) -> int:
-        candidate = self._id_offset + (us // 1000) * _ID_SLOTS + live.index
-        live.last_tid = max(live.last_tid + _ID_STRIDE, candidate)
+        live.last_tid = self._next_id(live, live.last_tid, us)
         return live.last_tid
 
     # -- synthetic participants ---------------------------------------------------------

@@ -71,7 +71,7 @@ RATE_LIMIT_BODY: Final = {
     "response_code": "400.002",
 }
 _API: Final = API_PREFIX
-_HIGH_ID_OFFSET: Final = 2**53
+_HIGH_ID_OFFSET: Final = 2**53 + 1  # odd: the ids a double cannot hold
 _LINGER_RESET: Final = struct.pack("ii", 1, 0)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

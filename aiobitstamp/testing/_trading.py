@@ -731,15 +731,16 @@ class OrderDesk:
         return [self._user_transaction(account, row) for row in rows[offset : offset + limit]]
 
     def _user_transaction(self, account: FakeAccount, row: LedgerRow) -> dict[str, object]:
-        """One row with every currency column. Zeros alternate between ``0`` and a string
-        of the currency's decimals from row to row, as Bitstamp's vary."""
+        """One row with every currency column. A zero is ``0`` on some rows and a string of
+        the currency's decimals on others (a bit of a hash of the row id picks), as
+        Bitstamp's vary."""
         payload: dict[str, object] = {
             "id": row.id,
             "datetime": format_datetime(row.us, micro=True),
             "type": str(row.type),
             "fee": f"{row.fee:f}",
         }
-        number_zero = row.id % 2 == 0
+        number_zero = (row.id * 0x9E3779B1 >> 20) & 1 == 0
         for code, currency in self.market_data.currencies.items():
             amount = row.amounts.get(code)
             if amount:
