@@ -11,8 +11,11 @@ from types import TracebackType
 from yarl import URL
 
 from ._api.account import AccountAPI
+from ._api.earn import EarnAPI
+from ._api.funding import FundingAPI
 from ._api.market_data import MarketDataAPI
 from ._api.orders import OrdersAPI
+from ._api.travel_rule import TravelRuleAPI
 from ._auth import Credentials, QuerySigning
 from ._exceptions import ClientClosedError, InvalidParameterError
 from ._limiter import (
@@ -59,7 +62,7 @@ class _Hidden:
         return "<hidden>"
 
 
-class Client(MarketDataAPI, AccountAPI, OrdersAPI):
+class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRuleAPI):
     """An asyncio session with Bitstamp's HTTP API v2.
 
     >>> async with Client(api_key, api_secret) as client:   # doctest: +SKIP

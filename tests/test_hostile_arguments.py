@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from aiobitstamp import Client, InvalidParameterError, MockTransport, OrderOptions, Response
+from aiobitstamp import BitstampError, Client, InvalidParameterError, OrderOptions
+from aiobitstamp.testing import FakeBitstamp
 
-from .test_client import KEY, SECRET, fixture
+from .test_client import KEY, SECRET
 
 UTC = timezone.utc
 
@@ -125,38 +126,117 @@ TIME_BAD: list[object] = [
 ]
 ID_BAD: list[object] = ["", "-1", "1.5", "١٢٣", "²", "12 34", "1e5", "0x10", "9" * 40, True, -3]
 
-# What is wrong for each parameter, by name. None for a parameter, or a value from its
-# list, must never be sent; the valid value is what the other parameters get.
+NETWORK_BAD: list[object] = ["", "BITCOIN", "bit coin", "x" * 100, "../x", Evil("../x"), 5, True]
+UUID_BAD: list[object] = ["", "not-a-uuid", "123", "0b7e8a1c-2f0e-4c1e-9a4e", Evil("../x"), 5]
+TEXT_BAD: list[object] = ["", "\n", "a\x00b", "x" * 5000, " padded ", 5, True]
+ENUM_BAD: list[object] = ["", "nonsense", "staking ", Evil("../x"), 5, True]
+
+# What is wrong for each parameter, by name: (a valid value, values that must be refused).
 KINDS: dict[str, tuple[object, list[object]]] = {
     "pair": ("btcusd", STRINGY_BAD + COMMON_BAD + ["zzzzzz"]),
-    "currency": ("usd", STRINGY_BAD + COMMON_BAD),
+    "currency": ("btc", STRINGY_BAD + COMMON_BAD + ["zzz"]),
+    "quote_currency": ("usd", STRINGY_BAD + COMMON_BAD),
+    "liquidation_currency": ("usd", STRINGY_BAD + COMMON_BAD),
+    "account_currency": ("eur", STRINGY_BAD + COMMON_BAD),
     "amount": ("0.01", AMOUNT_BAD + COMMON_BAD),
     "price": ("30000", AMOUNT_BAD + COMMON_BAD + ["30000.5"]),
     "order_id": ("123456", ID_BAD + COMMON_BAD),
-    "client_order_id": ("mm-1", ["", "a b", "x" * 181, "é", "\n", 5, True, *COMMON_BAD]),
-    "orig_client_order_id": ("mm-0", ["", "a b", "x" * 181, "é", 5, *COMMON_BAD]),
+    "since_id": (None, ID_BAD + COMMON_BAD),
+    "until_id": (None, ID_BAD + COMMON_BAD),
+    "withdrawal_id": ("12345", ID_BAD + COMMON_BAD),
+    "sub_account": ("12345", ID_BAD + COMMON_BAD),
+    "client_order_id": ("mm-1", ["", "a b", "x" * 181, "\u00e9", "\n", 5, True, *COMMON_BAD]),
+    "orig_client_order_id": ("mm-0", ["", "a b", "x" * 181, "\u00e9", 5, *COMMON_BAD]),
     "options": (None, ["post_only", {"post_only": True}, True, *COMMON_BAD]),
     "group": (1, [False, True, 1.0, "1", 3, -1, *COMMON_BAD]),
     "time": ("hour", ["HOUR", "week", Evil("week"), 1, *COMMON_BAD]),
+    "sort": (None, ["DESC", "up", 1, True, Evil("up"), *COMMON_BAD]),
     "step": (60, [60.0, "60", 61, True, 0, *COMMON_BAD]),
     "limit": (10, INT_BAD + COMMON_BAD + [0, 1001]),
     "per_page": (10, INT_BAD + COMMON_BAD + [0]),
+    "page": (1, INT_BAD + COMMON_BAD + [0]),
+    "page_size": (100, INT_BAD + COMMON_BAD + [0]),
+    "offset": (None, INT_BAD + COMMON_BAD + [-1, 200_001]),
+    "timedelta": (None, INT_BAD + COMMON_BAD + [0, -1]),
     "start": (1_700_000_000, TIME_BAD + COMMON_BAD),
     "end": (1_700_003_600, TIME_BAD + COMMON_BAD),
-    "since": (1_700_000_000, TIME_BAD + COMMON_BAD),
-    "until": (1_700_003_600, TIME_BAD + COMMON_BAD),
+    "since": (None, TIME_BAD + COMMON_BAD),
+    "until": (None, TIME_BAD + COMMON_BAD),
+    "since_timestamp": (None, TIME_BAD + COMMON_BAD),
+    "until_timestamp": (None, TIME_BAD + COMMON_BAD),
     "exclude_current_candle": (False, BOOL_BAD + COMMON_BAD),
     "omit_transactions": (False, BOOL_BAD + COMMON_BAD),
     "amount_in_counter": (False, BOOL_BAD + COMMON_BAD),
+    "include_ious": (False, BOOL_BAD + COMMON_BAD),
+    "newest_first": (False, BOOL_BAD + COMMON_BAD),
+    "contact_thirdparty": (None, BOOL_BAD + COMMON_BAD),
+    "network": (None, NETWORK_BAD + COMMON_BAD),
+    "address": (
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        ["", "short", "has space inside it", "\u00e9" * 12, "x" * 500, 5, *COMMON_BAD],
+    ),
+    "memo_id": (None, [-1, "", "\n", 2**70, *COMMON_BAD]),
+    "destination_tag": (None, ["abc", -1, 2**40, *COMMON_BAD]),
+    "transfer_id": (None, ["1", -1, True, *COMMON_BAD]),
+    "contact_uuid": (None, UUID_BAD + COMMON_BAD),
+    "vasp_uuid": (None, UUID_BAD + COMMON_BAD),
+    "order_source": ("orderbook", ENUM_BAD + COMMON_BAD),
+    "earn_type": ("STAKING", ENUM_BAD + COMMON_BAD),
+    "earn_term": ("FLEXIBLE", ENUM_BAD + COMMON_BAD),
+    "setting": ("OPT_IN", ENUM_BAD + COMMON_BAD),
+    "address_format": (None, ["bech32", "P2SH", "", 5, *COMMON_BAD]),
+    "description": ("My other exchange", TEXT_BAD + COMMON_BAD),
+    "retail_info": (None, ["x", {"first_name": "a"}, 5, *COMMON_BAD]),
+    "corporate_info": (None, ["x", {"company_name": "a"}, 5, *COMMON_BAD]),
+    "name": ("Jane Doe", TEXT_BAD + COMMON_BAD),
+    "iban": ("DE89370400440532013000", ["", "DE89 3704 0044", "DE89370400440532013000\n", 5]),
+    "bic": ("COBADEFFXXX", ["", "cobadeff", "COBA DEFF", 5]),
+    "postal_code": ("10115", TEXT_BAD + COMMON_BAD),
+    "city": ("Berlin", TEXT_BAD + COMMON_BAD),
+    "country": ("DE", ["Germany", "de", "D", 5, *COMMON_BAD]),
+    "type": ("sepa", ["SEPA", "swift", 5, True, *COMMON_BAD]),
+    "bank_name": (None, TEXT_BAD + COMMON_BAD),
+    "bank_address": (None, TEXT_BAD + COMMON_BAD),
+    "bank_postal_code": (None, TEXT_BAD + COMMON_BAD),
+    "bank_city": (None, TEXT_BAD + COMMON_BAD),
+    "bank_country": (None, ["Germany", "de", 5, *COMMON_BAD]),
+    "comment": (None, ["\x00", "x" * 5000, 5, *COMMON_BAD]),
+}
+# Where one name means something else in one method.
+OVERRIDES: dict[tuple[str, str], tuple[object, list[object]]] = {
+    ("withdraw_bank", "address"): ("Unter den Linden 1", TEXT_BAD + COMMON_BAD),
+    ("withdraw_bank", "amount"): ("100", AMOUNT_BAD + COMMON_BAD),
+    ("withdraw_bank", "currency"): (None, STRINGY_BAD + COMMON_BAD),
+    ("withdraw_ripple_iou", "address"): (
+        "rPEPPER7kfTD9w2To4CQk6UCfuHM9c6GDY",
+        ["", "short", "has space inside it", 5, *COMMON_BAD],
+    ),
+    ("withdraw_ripple_iou", "currency"): ("usd", STRINGY_BAD + COMMON_BAD),
+    ("instant_convert_address", "address"): (
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        ["", "short", "has space inside it", 5, *COMMON_BAD],
+    ),
+    ("travel_rule_contact", "contact_uuid"): (
+        "0b7e8a1c-2f0e-4c1e-9a4e-1f2e3d4c5b6a",
+        UUID_BAD + COMMON_BAD,
+    ),
+    ("earn_transactions", "currency"): (None, STRINGY_BAD + COMMON_BAD),
+    ("iter_earn_transactions", "currency"): (None, STRINGY_BAD + COMMON_BAD),
+    ("transfer_to_main", "sub_account"): (None, ID_BAD + COMMON_BAD),
+    ("account_balance", "currency"): ("usd", STRINGY_BAD + COMMON_BAD),
+    ("earn_subscribe", "currency"): ("eth", STRINGY_BAD + COMMON_BAD),
+    ("earn_unsubscribe", "currency"): ("eth", STRINGY_BAD + COMMON_BAD),
+    ("earn_subscription_setting", "currency"): ("eth", STRINGY_BAD + COMMON_BAD),
+    ("iter_user_transactions", "since"): (None, TIME_BAD[:3] + COMMON_BAD),
 }
 
-# Public coroutine methods that take no caller input, or only a pair whose absence is valid.
-NO_ARGUMENTS = {"markets", "tickers", "trading_pairs_info", "currencies", "eur_usd"}
-# Methods that are not endpoints (lifecycle, streams covered elsewhere).
+# Methods without caller input, and methods that are not endpoints.
 NOT_ENDPOINTS = {"aclose"}
-
-
 UNKNOWN = object()  # compared by identity: Evil strings equal everything
+
+
+def kind(method: str, parameter: str) -> tuple[object, list[object]] | None:
+    return OVERRIDES.get((method, parameter)) or KINDS.get(parameter)
 
 
 def public_methods() -> list[str]:
@@ -169,50 +249,25 @@ def public_methods() -> list[str]:
     return sorted(names)
 
 
-def counting_exchange() -> tuple[MockTransport, list[str]]:
-    sent: list[str] = []
-
-    def handle(request: Any) -> Response:
-        path = request.url.split("?")[0]
-        if path.endswith("/api/v2/markets/"):
-            return Response(200, {"Content-Type": "application/json"}, fixture("markets.json"))
-        sent.append(request.method + " " + path)
-        return Response(500, {"Content-Type": "application/json"}, b'{"never": "here"}')
-
-    return MockTransport(handle), sent
-
-
-def hostile_cases() -> list[tuple[str, str, object]]:
-    cases = []
-    for method in public_methods():
-        if method in NO_ARGUMENTS:
-            continue
-        signature = inspect.signature(getattr(Client, method))
-        for parameter in list(signature.parameters.values())[1:]:
-            kind = KINDS.get(parameter.name)
-            if kind is None:
-                cases.append((method, parameter.name, UNKNOWN))
-                continue
-            for value in kind[1]:
-                cases.append((method, parameter.name, value))
-    return cases
+def parameters(method: str) -> list[inspect.Parameter]:
+    return list(inspect.signature(getattr(Client, method)).parameters.values())[1:]
 
 
 def valid_arguments(method: str) -> dict[str, object]:
-    signature = inspect.signature(getattr(Client, method))
+    """The required arguments, valid, plus what a method needs to be callable at all."""
     arguments: dict[str, object] = {}
-    for parameter in list(signature.parameters.values())[1:]:
-        if parameter.default is not inspect.Parameter.empty:
-            continue
-        arguments[parameter.name] = KINDS[parameter.name][0]
-    # Methods that want exactly one of two references.
+    for parameter in parameters(method):
+        if parameter.default is inspect.Parameter.empty:
+            found = kind(method, parameter.name)
+            assert found is not None, (method, parameter.name)
+            arguments[parameter.name] = found[0]
     if method in ("cancel_order", "order_status", "replace_order"):
-        arguments.setdefault("order_id", KINDS["order_id"][0])
+        arguments["order_id"] = KINDS["order_id"][0]
     return arguments
 
 
-async def call(method: str, arguments: dict[str, object]) -> None:
-    target: Callable[..., Any] = getattr(CLIENT_UNDER_TEST, method)
+async def call(client: Client, method: str, arguments: dict[str, object]) -> None:
+    target: Callable[..., Any] = getattr(client, method)
     if inspect.isasyncgenfunction(getattr(Client, method)):
         async for _ in target(**arguments):
             break
@@ -220,62 +275,87 @@ async def call(method: str, arguments: dict[str, object]) -> None:
         await target(**arguments)
 
 
-CLIENT_UNDER_TEST: Client
-
-
-def test_every_public_method_is_walked() -> None:
-    unknown = [(m, p) for m, p, v in hostile_cases() if v is UNKNOWN]
+def test_every_parameter_of_every_public_method_is_known() -> None:
+    unknown = [
+        (method, parameter.name)
+        for method in public_methods()
+        for parameter in parameters(method)
+        if kind(method, parameter.name) is None
+    ]
     assert not unknown, f"add these parameters to KINDS: {unknown}"
 
 
-@pytest.mark.parametrize(
-    ("method", "parameter", "value"),
-    [c for c in hostile_cases() if c[2] is not UNKNOWN],
-    ids=lambda v: repr(v)[:40],
-)
-async def test_hostile_argument_is_refused_before_sending(
-    method: str, parameter: str, value: object
-) -> None:
-    global CLIENT_UNDER_TEST
-    transport, sent = counting_exchange()
-    async with Client(KEY, SECRET, transport=transport, order_settle_seconds=0) as client:
-        CLIENT_UNDER_TEST = client
-        await client.markets()  # the catalogue, loaded once (not counted)
-        arguments = valid_arguments(method)
-        arguments[parameter] = value
-        if parameter == "orig_client_order_id":
-            arguments.pop("order_id", None)
-        if parameter == "client_order_id" and method in ("cancel_order", "order_status"):
-            arguments.pop("order_id", None)
+@pytest.mark.parametrize("method", public_methods())
+async def test_hostile_arguments_are_refused_before_anything_is_sent(method: str) -> None:
+    async with FakeBitstamp() as exchange:
+        exchange.add_account(KEY, SECRET, balances={"usd": "1000000", "btc": "100", "eth": "100"})
+        async with Client(KEY, SECRET, base_url=exchange.url, order_settle_seconds=0) as client:
+            # Reference data the checks use, loaded once up front (not counted below).
+            await client.markets()
+            await client.currencies()
+            await client.withdrawal_fees()
+            valid = valid_arguments(method)
+            escaped: list[str] = []
+            for parameter in parameters(method):
+                found = kind(method, parameter.name)
+                assert found is not None
+                for value in found[1]:
+                    arguments = dict(valid)
+                    arguments[parameter.name] = value
+                    if parameter.name in ("orig_client_order_id", "client_order_id") and method in (
+                        "cancel_order",
+                        "order_status",
+                        "replace_order",
+                    ):
+                        arguments.pop("order_id", None)
+                    before = exchange.stats.requests
+                    try:
+                        await call(client, method, arguments)
+                    except InvalidParameterError:
+                        pass
+                    except BaseException as error:
+                        escaped.append(f"{parameter.name}={value!r:.40}: {type(error).__name__}")
+                        continue
+                    else:
+                        escaped.append(f"{parameter.name}={value!r:.40}: accepted")
+                        continue
+                    if exchange.stats.requests != before:
+                        escaped.append(f"{parameter.name}={value!r:.40}: sent a request")
+            assert not escaped, f"{method}: " + "; ".join(escaped)
+            # The valid arguments themselves are not refused: the walk tests the values.
+            before = exchange.stats.requests
+            try:
+                await call(client, method, valid)
+            except InvalidParameterError as error:
+                pytest.fail(f"{method} refused its valid arguments {valid}: {error}")
+            except BitstampError:
+                pass  # the exchange may refuse (no such order, ...): it was sent
+            assert method in LOCAL_ONLY or exchange.stats.requests > before, method
+
+
+LOCAL_ONLY = {"market"}
+
+
+@pytest.mark.parametrize("method", ["ohlc", "iter_ohlc", "funding_rate_history"])
+async def test_a_range_that_ends_before_it_starts_is_refused(method: str) -> None:
+    names = ("since", "until") if method == "funding_rate_history" else ("start", "end")
+    arguments: dict[str, object] = {
+        "pair": "btcusd", names[0]: 1_700_003_600, names[1]: 1_700_000_000,
+    }  # fmt: skip
+    if method != "funding_rate_history":
+        arguments["step"] = 60
+    async with FakeBitstamp() as exchange, Client(base_url=exchange.url) as client:
+        await client.markets()
+        before = exchange.stats.requests
         with pytest.raises(InvalidParameterError):
-            await call(method, arguments)
-    assert sent == []
+            await call(client, method, arguments)
+        assert exchange.stats.requests == before
 
 
 def test_order_options_refuse_what_bitstamp_refuses() -> None:
     with pytest.raises(InvalidParameterError):
         OrderOptions(time_in_force="post_only")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError):
-        OrderOptions.post_only().__class__(limit_price="1", expire_time=5)
+        OrderOptions(limit_price="1", expire_time=5)
     with pytest.raises(InvalidParameterError):
         OrderOptions(expire_time=datetime(2030, 1, 1, tzinfo=UTC))
-
-
-@pytest.mark.parametrize("method", ["ohlc", "iter_ohlc", "funding_rate_history"])
-async def test_a_range_that_ends_before_it_starts_is_refused(method: str) -> None:
-    global CLIENT_UNDER_TEST
-    transport, sent = counting_exchange()
-    names = ("since", "until") if method == "funding_rate_history" else ("start", "end")
-    arguments: dict[str, object] = {
-        "pair": "btcusd",
-        names[0]: 1_700_003_600,
-        names[1]: 1_700_000_000,
-    }
-    if method != "funding_rate_history":
-        arguments["step"] = 60
-    async with Client(transport=transport) as client:
-        CLIENT_UNDER_TEST = client
-        await client.markets()
-        with pytest.raises(InvalidParameterError):
-            await call(method, arguments)
-    assert sent == []

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from .._markets import MarketCatalogue
-from .._models import Market, Rows
+from .._models import Currency, Market, Rows
 from .._pipeline import Pipeline
 from .._routes import ROUTES
 
@@ -22,6 +22,12 @@ class ApiBase:
     _pipeline: Pipeline
     _catalogue: MarketCatalogue
     _verbs: Mapping[str, str]
+    # Listed currencies by lower-case code, filled by currencies(); funding checks use it.
+    _currency_index: dict[str, Currency] | None = None
+
+    async def currencies(self) -> Rows[Currency]:
+        """Every listed currency (declared here; ``MarketDataAPI`` serves it)."""
+        raise NotImplementedError
 
     def _call(
         self,

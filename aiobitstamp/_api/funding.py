@@ -83,18 +83,17 @@ _MAX_COMMENT = 500
 
 
 class _Catalogue:
-    """Listed currencies and withdrawal networks, fetched once per client.
+    """Withdrawal networks, fetched once per client (currencies live in _currency_index).
 
     ``fee_networks`` maps a currency to the networks the withdrawal-fee list names for it;
     it is empty when the key may not read that list (the catalogue's own network list is
     used then), and ``None`` until first needed.
     """
 
-    __slots__ = ("currencies", "fee_networks", "lock")
+    __slots__ = ("fee_networks", "lock")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.currencies: dict[str, Currency] | None = None
         self.fee_networks: dict[str, frozenset[str]] | None = None
 
 
@@ -142,15 +141,13 @@ class CurrencyChecks(ApiBase):
         if not self._catalogue.enabled:
             return None
         catalogue = self._funding()
-        if catalogue.currencies is None:
+        if self._currency_index is None:
             async with catalogue.lock:
-                if catalogue.currencies is None:
-                    listed = await self._call("currencies", _parse_currencies)
-                    catalogue.currencies = {
-                        row.currency.lower(): row for row in listed if row.currency
-                    }
-        assert catalogue.currencies is not None
-        entry = catalogue.currencies.get(code)
+                if self._currency_index is None:
+                    # currencies() fills the index (and refreshes it whenever called).
+                    await self.currencies()
+        assert self._currency_index is not None
+        entry = self._currency_index.get(code)
         if entry is None:
             raise InvalidParameterError(
                 f"unknown currency {code!r}; Client.currencies() lists the currencies "

@@ -170,8 +170,11 @@ class MarketDataAPI(ApiBase):
         return await self._call("trading_pairs_info", _parse_pairs)
 
     async def currencies(self) -> Rows[Currency]:
-        """Every listed currency."""
-        return await self._call("currencies", _parse_currencies)
+        """Every listed currency. Also refreshes the index that withdrawals, deposits,
+        transfers and earn calls are checked against."""
+        listed = await self._call("currencies", _parse_currencies)
+        self._currency_index = {row.currency.lower(): row for row in listed if row.currency}
+        return listed
 
     async def eur_usd(self) -> EurUsdRate:
         """The EUR/USD conversion rate Bitstamp uses."""

@@ -41,7 +41,8 @@ class TravelRuleAPI(ApiBase):
     ) -> list[TravelRuleContact]:
         """One page of the contacts made so far. See ``iter_travel_rule_contacts``."""
         query: dict[str, str | int] = {
-            "page": params.integer("page", page, minimum=1),
+            # No documented bound; a page past a million is a bug, not a request.
+            "page": params.integer("page", page, minimum=1, maximum=1_000_000),
             "per_page": params.page_size("per_page", per_page, maximum=_MAX_PER_PAGE),
         }
         return await self._call(
