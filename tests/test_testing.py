@@ -661,3 +661,22 @@ async def test_standalone_process_prints_url_serves_and_stops_cleanly(
         process.send_signal(stop_signal)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, stderr.decode()  # handled, not killed by the signal
+
+
+def test_standalone_flags_set_pace_and_switches(capsys: pytest.CaptureFixture[str]) -> None:
+    from aiobitstamp.testing._standalone import _parser
+
+    args = _parser().parse_args(
+        ["--speed", "60", "--message-rate", "0", "--switch", "ohlc_start_wins=true"]
+        + ["--switch", "open_orders_cache_seconds=2.5", "--switch", "my_markets_method=GET"]
+    )
+    assert (args.speed, args.message_rate) == (60.0, 0.0)
+    assert dict(args.switch) == {
+        "ohlc_start_wins": True,
+        "open_orders_cache_seconds": 2.5,
+        "my_markets_method": "GET",
+    }
+    for bad in (["--speed", "0"], ["--message-rate", "-1"], ["--switch", "no_such=1"]):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(bad)
+    assert "NAME one of" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 import signal
 import ssl
@@ -25,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from .._auth import QuerySigning
 from ._server import FakeBitstamp
+from ._switches import Switches
 
 __all__ = ["run_standalone"]
 
@@ -65,6 +67,45 @@ def _rate_limit(text: str) -> tuple[int, float]:
     if not sep or limit[0] < 1 or limit[1] <= 0:
         raise argparse.ArgumentTypeError(f"expected COUNT/SECONDS, got {text!r}")
     return limit
+
+
+_SWITCH_FIELDS = {f.name: f for f in dataclasses.fields(Switches)}
+
+
+def _switch(text: str) -> tuple[str, object]:
+    name, sep, raw = text.partition("=")
+    field = _SWITCH_FIELDS.get(name)
+    if not sep or field is None:
+        known = ", ".join(sorted(_SWITCH_FIELDS))
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME one of: {known}")
+    default = field.default
+    if isinstance(default, bool):
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise argparse.ArgumentTypeError(f"{name} takes true or false")
+        return name, raw.lower() in ("true", "1")
+    if isinstance(default, float):
+        try:
+            return name, float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} takes a number") from None
+    return name, raw
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _speed(text: str) -> float:
+    value = _rate(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("the speed must be above 0")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +149,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--book-depth", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--message-rate",
+        type=_rate,
+        default=2.0,
+        help="market-feed events per simulated second per market (0 freezes the markets)",
+    )
+    parser.add_argument(
+        "--speed", type=_speed, default=1.0, help="simulated seconds per wall-clock second"
+    )
+    parser.add_argument(
+        "--switch",
+        type=_switch,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a disputed behaviour (see aiobitstamp.testing.Switches), e.g. ohlc_start_wins=true",
+    )
     parser.add_argument("--certfile", help="serve HTTPS with this certificate chain (PEM)")
     parser.add_argument("--keyfile", help="private key of --certfile (PEM)")
     return parser
@@ -129,6 +187,9 @@ async def _serve(args: argparse.Namespace) -> None:
         ssl_context=ssl_context,
         book_depth=args.book_depth,
         seed=args.seed,
+        message_rate=args.message_rate,
+        speed=args.speed,
+        switches=Switches(**dict(args.switch)),
     )
     balances = dict(args.balance) or DEFAULT_BALANCES
     credentials = args.account or [(_generated(32), _generated(32))]
