@@ -666,10 +666,9 @@ async def test_standalone_process_prints_url_serves_and_stops_cleanly(
 def test_standalone_flags_set_pace_and_switches(capsys: pytest.CaptureFixture[str]) -> None:
     from aiobitstamp.testing._standalone import _parser
 
-    args = _parser().parse_args(
-        ["--speed", "60", "--message-rate", "0", "--switch", "ohlc_start_wins=true"]
-        + ["--switch", "open_orders_cache_seconds=2.5", "--switch", "my_markets_method=GET"]
-    )
+    flags = ["--speed", "60", "--message-rate", "0", "--switch", "ohlc_start_wins=true"]
+    flags += ["--switch", "open_orders_cache_seconds=2.5", "--switch", "my_markets_method=GET"]
+    args = _parser().parse_args(flags)
     assert (args.speed, args.message_rate) == (60.0, 0.0)
     assert dict(args.switch) == {
         "ohlc_start_wins": True,
