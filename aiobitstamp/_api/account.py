@@ -9,15 +9,17 @@ new rows arrive between pages:
   ``sort=asc``, so a new row lands behind the walk and is reached, never shifting what is
   still ahead. Offsets are used up to 200,000; from there, or from the start when the caller
   starts from an id, the walk continues with ``since_id`` set to the last id it delivered.
-* Newest first, pages are asked for ``sort=desc``: a row arriving meanwhile pushes the
-  older rows one place further, so the next page repeats some. The walk keeps the lowest
-  id it delivered and skips any row at or above it, so a page made only of repeats is not
-  mistaken for the end. Past 200,000 rows it re-anchors with ``until_timestamp`` while that
-  is allowed (30 days).
+* Newest first, pages are asked for ``sort=desc``, where a row arriving meanwhile pushes the
+  older rows one place further. After its first page the walk pins itself with
+  ``until_timestamp`` just past the newest row (when that is under 30 days old), so later
+  rows are left out by the exchange; and it keeps the lowest id it delivered and skips any
+  row at or above it, so what still shifts (rows of that same second, or every new row when
+  the account's newest row is too old to pin to) is neither repeated nor mistaken for the
+  end. Past 200,000 rows it re-anchors with ``until_timestamp`` while that is allowed.
 
-A walk ends on a page that brings nothing new, never merely on a short one: a server that
-returns fewer rows than asked for has not necessarily run out. Both rely on Bitstamp numbering
-transactions in the order they happen (ids grow with time).
+A walk ends on an empty page, or on a page shorter than an earlier page of the same walk;
+never merely on a page shorter than the limit asked for, which a server may cap. Both rely on
+Bitstamp numbering transactions in the order they happen (ids grow with time).
 """
 
 from __future__ import annotations
@@ -325,7 +327,7 @@ class AccountAPI(ApiBase):
         ceiling = 0 if since_id is None else since_id - 1  # every id above it is to come
         by_id = ceiling > 0
         sent_since = since_at if since_at is not None and self._fresh(since_at) else None
-        offset = 0
+        offset = widest = 0
         while True:
             if not by_id and (
                 offset > MAX_OFFSET or (sent_since is not None and not self._fresh(sent_since))
@@ -345,6 +347,10 @@ class AccountAPI(ApiBase):
             page = await self._transactions_page(pair, form, _parse_numbered)
             if not page:
                 return
+            # Shorter than an earlier page of this walk: the exchange had no more rows.
+            # (The first page cannot tell: a server may cap pages below the limit asked.)
+            last_page = len(page) < widest
+            widest = max(widest, len(page))
             if not by_id:
                 offset += len(page)
             ahead = sorted((entry for entry in page if entry[0] > ceiling), key=_first)
@@ -357,6 +363,8 @@ class AccountAPI(ApiBase):
                 if last is not None and row.timestamp >= last:
                     return
                 yield row
+            if last_page:
+                return
 
     async def _walk_down(
         self,
@@ -375,7 +383,7 @@ class AccountAPI(ApiBase):
             sent_until = None
         floor: int | None = None  # the lowest id delivered: every id below it is to come
         floor_second = 0
-        offset = 0
+        offset = widest = 0
         while True:
             stale = sent_until is not None and not self._fresh(sent_until)
             if offset > MAX_OFFSET or stale:
@@ -398,8 +406,17 @@ class AccountAPI(ApiBase):
             page = await self._transactions_page(pair, form, _parse_numbered)
             if not page:
                 return
+            last_page = len(page) < widest  # as in _walk_up
+            widest = max(widest, len(page))
             offset += len(page)
-            for number, row in sorted(page, key=_first, reverse=True):
+            ordered = sorted(page, key=_first, reverse=True)
+            if floor is None and sent_until is None:
+                # Pin the walk to the rows up to the newest one: later rows are then left
+                # out by the exchange instead of shifting the pages still to come.
+                anchor = int(ordered[0][1].timestamp.timestamp()) + 1
+                if self._fresh(anchor):
+                    sent_until = anchor
+            for number, row in ordered:
                 if floor is not None and number >= floor:
                     continue  # seen already, or newer than the walk
                 floor, floor_second = number, int(row.timestamp.timestamp())
@@ -410,6 +427,8 @@ class AccountAPI(ApiBase):
                 if last is not None and row.timestamp >= last:
                     continue
                 yield row
+            if last_page:
+                return
 
     async def _transactions_page(
         self, pair: str | None, form: dict[str, str], parse: Callable[[Any], T]
@@ -476,7 +495,7 @@ class AccountAPI(ApiBase):
         """
         ious = params.boolean("include_ious", include_ious)
         seen: set[tuple[object, ...]] = set()
-        offset = 0
+        offset = widest = 0
         while True:
             page = await self.crypto_transactions(
                 limit=PAGE_LIMIT, offset=offset, include_ious=ious
@@ -486,11 +505,15 @@ class AccountAPI(ApiBase):
             )
             if longest == 0:
                 return
+            last_page = longest < widest  # every list ran short: none has more rows
+            widest = max(widest, longest)
             for row in page.rows:
                 identity = row.identity
                 if identity not in seen:
                     seen.add(identity)
                     yield row
+            if last_page:
+                return
             offset += longest
             if offset > MAX_OFFSET:
                 if longest < PAGE_LIMIT:
