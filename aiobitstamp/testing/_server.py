@@ -147,7 +147,12 @@ class FakeBitstamp(FundingControls):
     Unknown pairs answer 404.003 on every route that names one; perpetuals are listed in
     ``markets/`` and have funding rates, but are not traded. ``stats`` counts what the
     server saw; ``faults`` makes requests fail the way networks, proxies and maintenance
-    windows do.
+    windows do (``_faults``), and :meth:`refuse_connections` closes the door for a while.
+
+    The market, for streams and tests: ``feed`` (every change, as it happens),
+    :meth:`book_snapshot`, :meth:`detail_book`, :meth:`open_market_orders`,
+    :meth:`trade_log`, :meth:`advance` (simulated time, instantly), :meth:`run_market`
+    (keep it running without requests) and :meth:`check_ws_token`.
     """
 
     __test__ = False  # not a pytest test class, despite being used in tests
