@@ -145,11 +145,11 @@ async def test_a_delayed_answer(
     fake: FakeBitstamp, api: Signer, account: FakeAccount, after_executing: bool
 ) -> None:
     loop = asyncio.get_running_loop()
-    fake.faults.delay(0.2, path="buy/", after_executing=after_executing, times=1)
+    fake.faults.delay(0.05, path="buy/", after_executing=after_executing, times=1)
     task = loop.create_task(api.post("buy/btcusd/", resting_buy(fake)))
     started = loop.time()
     reply = await task
-    assert reply.status == 200 and loop.time() - started >= 0.2
+    assert reply.status == 200 and loop.time() - started >= 0.05
     assert len(account.orders) == 1
 
 
