@@ -467,6 +467,13 @@ async def test_starting_from_an_id_pages_by_since_id(ledger: Ledger) -> None:
     )
 
 
+async def test_newest_first_stops_at_the_id_it_starts_from(ledger: Ledger) -> None:
+    ledger.add(2_600)
+    rows = await walk(ledger, since="2000", newest_first=True)
+    assert numbers(rows) == list(range(3_599, 1_999, -1))
+    assert len(ledger.forms) == 2  # the walk stops there, without reading older pages
+
+
 async def test_starting_from_a_recent_time_sends_since_timestamp(ledger: Ledger) -> None:
     ledger.add(3_000)  # 60 s apart from 10 days ago
     start = ledger.first_time + 60 * 1_234 + 30  # between two rows

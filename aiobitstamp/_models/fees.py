@@ -35,7 +35,7 @@ class TradingFee:
 
     >>> fee = TradingFee(market="btcusd", maker=Decimal("0.15000"), taker=Decimal("0.16000"))
     >>> fee.taker_rate * 30000
-    Decimal('48.000000000')
+    Decimal('48.0000000')
     """
 
     market: str
