@@ -44,10 +44,10 @@ from typing import Final, Literal
 import orjson
 from aiohttp import web
 
-from .._auth import Credentials, QuerySigning, response_signature
+from .._auth import Credentials, QuerySigning
 from .._routes import ROUTES, Route
 from ._accounts import FakeAccount
-from ._auth_check import AuthChecker, SignedRequest
+from ._auth_check import AuthChecker, SignedRequest, server_signature
 from ._endpoints import Endpoints, PrivateEndpoint, PublicEndpoint
 from ._engine import LiveMarket, MatchingEngine, RestingOrder
 from ._errors import ApiError
@@ -698,8 +698,8 @@ class FakeBitstamp(FundingControls):
             payload = orjson.dumps(endpoint(auth.account, form, request.match_info))
             response = web.Response(body=payload, headers={"Content-Type": JSON_CONTENT_TYPE})
             if self.sign_responses:
-                response.headers["X-Server-Auth-Signature"] = response_signature(
-                    auth.account.credentials,
+                response.headers["X-Server-Auth-Signature"] = server_signature(
+                    auth.account.credentials.api_secret,
                     auth.nonce,
                     auth.timestamp,
                     response.headers["Content-Type"],
