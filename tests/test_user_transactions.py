@@ -479,7 +479,10 @@ async def test_starting_from_a_recent_time_sends_since_timestamp(ledger: Ledger)
     start = ledger.first_time + 60 * 1_234 + 30  # between two rows
     rows = await walk(ledger, since=at(start))
     assert numbers(rows) == [row["id"] for row in ledger.rows if row["_time"] >= start]
-    assert ledger.forms[0]["since_timestamp"] == str(start)
+    assert ledger.forms[0] == {"sort": "asc", "limit": "1000", "since_timestamp": str(start)}
+    # Then by id from the last row read, so the timestamp cannot age out mid-walk.
+    assert ledger.forms[1] == {"sort": "asc", "limit": "1000", "since_id": str(rows[999].id)}
+    assert all(set(form) == {"sort", "limit", "since_id"} for form in ledger.forms[1:])
 
 
 async def test_a_start_older_than_30_days_is_read_from_the_beginning() -> None:

@@ -7,8 +7,10 @@ new rows arrive between pages:
 
 * Oldest first (the default), rows come in ascending id order. Pages are asked for
   ``sort=asc``, so a new row lands behind the walk and is reached, never shifting what is
-  still ahead. Offsets are used up to 200,000; from there, or from the start when the caller
-  starts from an id, the walk continues with ``since_id`` set to the last id it delivered.
+  still ahead. Offsets are used up to 200,000; from there, the walk continues with
+  ``since_id`` set to the last id it read. A walk that starts from an id uses ``since_id``
+  throughout; one that starts from a time asks for its first page by ``since_timestamp``
+  and continues by ``since_id``.
 * Newest first, pages are asked for ``sort=desc``, where a row arriving meanwhile pushes the
   older rows one place further. After its first page the walk pins itself with
   ``until_timestamp`` just past the newest row (when that is under 30 days old), so later
@@ -56,9 +58,9 @@ PAGE_LIMIT = 1000
 #: ``since_timestamp`` and ``until_timestamp`` may be at most this old.
 MAX_AGE_SECONDS = 30 * 86_400
 # A walk sends a timestamp only while it is at least this far inside the 30 days, so an
-# exchange whose clock runs a little ahead, or a page asked for later in the walk, is not
-# refused as too old.
-_AGE_MARGIN_SECONDS = 3600
+# exchange whose clock runs a little ahead, or a newest-first page asked for later in the
+# walk, is not refused as too old.
+_AGE_MARGIN_SECONDS = 600
 
 T = TypeVar("T")
 
@@ -321,21 +323,18 @@ class AccountAPI(ApiBase):
         since_at: int | None,
         until_at: int | None,
     ) -> AsyncIterator[UserTransaction]:
-        """Oldest first: offsets (with a recent ``since_timestamp``), then ``since_id``."""
+        """Oldest first: ``since_id`` from a starting id, or after a first page asked for
+        by ``since_timestamp``; otherwise offsets, then ``since_id`` past 200,000."""
         first = None if since_at is None else _at(since_at)
         last = None if until_at is None else _at(until_at) + _ONE_SECOND
         ceiling = 0 if since_id is None else since_id - 1  # every id above it is to come
         by_id = ceiling > 0
+        # Sent once, on the first page, so it cannot age past 30 days during the walk.
         sent_since = since_at if since_at is not None and self._fresh(since_at) else None
         offset = widest = 0
         while True:
-            if not by_id and (
-                offset > MAX_OFFSET or (sent_since is not None and not self._fresh(sent_since))
-            ):
-                if ceiling > 0:
-                    by_id = True
-                else:  # nothing read yet: start again without the timestamp
-                    sent_since, offset = None, 0
+            if not by_id and offset > MAX_OFFSET:
+                by_id = True  # offset > 0: some row was read, so the ceiling is an id
             form = {"sort": "asc", "limit": str(PAGE_LIMIT)}
             if by_id:
                 form["since_id"] = params.order_id(ceiling, name="since_id")
@@ -353,6 +352,8 @@ class AccountAPI(ApiBase):
             widest = max(widest, len(page))
             if not by_id:
                 offset += len(page)
+            if sent_since is not None:
+                by_id, sent_since = True, None  # from the first row on, by id
             ahead = sorted((entry for entry in page if entry[0] > ceiling), key=_first)
             if not ahead and by_id:
                 return  # since_id answered nothing past what was delivered: the end
