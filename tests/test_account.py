@@ -132,7 +132,13 @@ async def test_withdrawal_fees_per_network() -> None:
 
 async def test_withdrawal_fee_of_one_currency_and_network() -> None:
     answer = {"currency": "eth", "fee": "0.00200000", "network": "ethereum"}
-    transport = exchange({"/api/v2/fees/withdrawal/eth/": lambda r: json_response(answer)})
+    listed = [{"currency": "ETH", "name": "Ether", "type": "crypto", "decimals": 8}]
+    transport = exchange(
+        {
+            "/api/v2/fees/withdrawal/eth/": lambda r: json_response(answer),
+            "/api/v2/currencies/": lambda r: json_response(listed),
+        }
+    )
     async with client_for(transport) as client:
         fee = await client.withdrawal_fee("eth", network="ethereum")
         await client.withdrawal_fee("eth")

@@ -47,7 +47,8 @@ from .._models import (
     WebSocketToken,
     WithdrawalFee,
 )
-from ._base import ApiBase, rows
+from ._base import rows
+from ._currencies import CurrencyChecks
 
 __all__ = ["MAX_AGE_SECONDS", "MAX_OFFSET", "PAGE_LIMIT", "AccountAPI"]
 
@@ -68,7 +69,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_SECOND = timedelta(seconds=1)
 _SORTS = ("asc", "desc")
 _ORDER_SOURCES = tuple(source.value for source in OrderSource)
-_EVENT_ID_PATTERN = r"[A-Za-z0-9_.:-]+"
 
 _parse_balances = rows(Balance)
 _parse_trading_fees = rows(TradingFee)
@@ -94,13 +94,16 @@ def _at(seconds: int) -> datetime:
 
 
 def _event_id(name: str, value: object) -> str:
-    """An event id of ``order_data/``: an int, or the id's text."""
-    if isinstance(value, int):
-        return params.order_id(value, name=name)
-    return params.text(name, value, max_length=64, pattern=_EVENT_ID_PATTERN, ascii_only=True)
+    """An event id of ``order_data/``: digits (like every Bitstamp id seen), or a UUID.
+
+    The ids' form is undocumented; anything else (signs, points, exponents, hex, 40 digits)
+    is refused rather than sent for the exchange to guess at."""
+    if isinstance(value, str) and len(value) == 36:
+        return params.uuid_param(name, value)
+    return params.order_id(value, name=name)
 
 
-class AccountAPI(ApiBase):
+class AccountAPI(CurrencyChecks):
     """Private account endpoints; they need keys."""
 
     # Unix seconds now, for the 30-day rule of since/until_timestamp. Replace it on the
@@ -149,6 +152,7 @@ class AccountAPI(ApiBase):
         (``"ethereum"``, ``"arbitrum"``, ...)."""
         code = params.currency(currency)
         form = None if network is None else {"network": params.network(network)}
+        await self._listed_currency(code)
         return await self._call(
             "withdrawal_fee", WithdrawalFee.from_wire, path={"currency": code}, form=form
         )

@@ -29,7 +29,7 @@ from .._models.earn import (
 )
 from .._params import Amount
 from ._base import rows
-from .funding import CurrencyChecks, _amount
+from ._currencies import CurrencyChecks, currency_amount
 
 __all__ = ["EarnAPI"]
 
@@ -95,7 +95,7 @@ class EarnAPI(CurrencyChecks):
         entry = await self._currency_entry(code, kind="crypto")
         return {
             "currency": code.upper(),
-            "amount": _amount("amount", amount, entry, checked=wire_amount),
+            "amount": currency_amount("amount", amount, entry, checked=wire_amount),
             "earn_type": kind,
             "earn_term": term,
         }

@@ -21,7 +21,6 @@ failure an ``InvalidParameterError`` naming the argument:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -31,10 +30,8 @@ from typing import Any, Literal
 
 from .. import _params as params
 from .._exceptions import (
-    EndpointUnavailableError,
     ExchangeError,
     InvalidParameterError,
-    PermissionDeniedError,
     UnexpectedResponseError,
 )
 from .._models import Currency, Rows
@@ -50,9 +47,10 @@ from .._models.funding import (
 )
 from .._params import Amount
 from .._retry import is_ambiguous
-from ._base import ApiBase, rows
+from ._base import rows
+from ._currencies import CurrencyChecks, catalogue_networks, currency_amount
 
-__all__ = ["CurrencyChecks", "FundingAPI"]
+__all__ = ["FundingAPI"]
 
 _parse_currencies = rows(Currency)
 _parse_withdrawal_requests = rows(WithdrawalRequest)
@@ -80,109 +78,6 @@ _MAX_NAME = 200
 _MAX_ADDRESS_LINE = 200
 _MAX_POSTAL_CODE = 20
 _MAX_COMMENT = 500
-
-
-class _Catalogue:
-    """Withdrawal networks, fetched once per client (currencies live in _currency_index).
-
-    ``fee_networks`` maps a currency to the networks the withdrawal-fee list names for it;
-    it is empty when the key may not read that list (the catalogue's own network list is
-    used then), and ``None`` until first needed.
-    """
-
-    __slots__ = ("fee_networks", "lock")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.fee_networks: dict[str, frozenset[str]] | None = None
-
-
-def _fee_networks(payload: Any) -> dict[str, frozenset[str]]:
-    """``fees/withdrawal/`` rows ``{currency, fee, network}`` as currency -> networks."""
-    if payload.__class__ is not list:
-        raise TypeError("fees/withdrawal/ must answer a list")
-    found: dict[str, set[str]] = {}
-    for row in payload:
-        code, network = row["currency"], row.get("network")
-        if code.__class__ is not str:
-            raise TypeError("a withdrawal fee's currency must be a string")
-        networks = found.setdefault(code.lower(), set())
-        if network.__class__ is str and network:
-            networks.add(network)
-    return {code: frozenset(networks) for code, networks in found.items()}
-
-
-def _catalogue_networks(entry: Currency) -> dict[str, Mapping[str, Any]]:
-    """The catalogue's per-network facts of a currency, by network name (when listed)."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for network in entry.networks:
-        if isinstance(network, Mapping) and isinstance(network.get("network"), str):
-            found[network["network"]] = network
-    return found
-
-
-class CurrencyChecks(ApiBase):
-    """The currency catalogue that funding and earn check their arguments against."""
-
-    _funding_catalogue: _Catalogue | None = None
-
-    def _funding(self) -> _Catalogue:
-        catalogue = self._funding_catalogue
-        if catalogue is None:
-            catalogue = self._funding_catalogue = _Catalogue()
-        return catalogue
-
-    async def _currency_entry(
-        self, code: str, *, kind: Literal["crypto", "fiat"] | None = None
-    ) -> Currency | None:
-        """The catalogue entry of ``code`` (checked shape, lower case), or ``None`` when
-        checking against the exchange is off. Refuses unlisted currencies and, with
-        ``kind``, currencies of the other kind."""
-        if not self._catalogue.enabled:
-            return None
-        catalogue = self._funding()
-        if self._currency_index is None:
-            async with catalogue.lock:
-                if self._currency_index is None:
-                    # currencies() fills the index (and refreshes it whenever called).
-                    await self.currencies()
-        assert self._currency_index is not None
-        entry = self._currency_index.get(code)
-        if entry is None:
-            raise InvalidParameterError(
-                f"unknown currency {code!r}; Client.currencies() lists the currencies "
-                "Bitstamp offers"
-            )
-        if kind is not None and entry.currency_type not in (None, kind):
-            raise InvalidParameterError(
-                f"{code!r} is a {entry.currency_type} currency; this call takes {kind} ones"
-            )
-        return entry
-
-    async def _withdrawal_networks(self, code: str, entry: Currency | None) -> frozenset[str]:
-        """Networks ``code`` can be withdrawn on: from ``fees/withdrawal/`` when the key
-        may read it, else from the catalogue; empty when neither says."""
-        if entry is None:
-            return frozenset()
-        catalogue = self._funding()
-        if catalogue.fee_networks is None:
-            async with catalogue.lock:
-                if catalogue.fee_networks is None:
-                    try:
-                        catalogue.fee_networks = await self._call("withdrawal_fees", _fee_networks)
-                    except (PermissionDeniedError, EndpointUnavailableError):
-                        catalogue.fee_networks = {}  # not available to this key
-        found = catalogue.fee_networks.get(code)
-        if found:
-            return found
-        return frozenset(_catalogue_networks(entry))
-
-
-def _amount(name: str, value: Amount, entry: Currency | None, *, checked: str) -> str:
-    """``checked`` (the wire text of ``value``) once it fits the currency's decimals."""
-    if entry is not None and entry.decimals is not None:
-        return params.decimal_param(name, value, decimals=entry.decimals)
-    return checked
 
 
 def _extra_field(
@@ -319,7 +214,7 @@ class FundingAPI(CurrencyChecks):
         entry = await self._currency_entry(code, kind="crypto")
         if entry is not None and entry.withdrawal_enabled is False:
             raise InvalidParameterError(f"withdrawals of {code!r} are disabled at the exchange")
-        wire_amount = _amount("amount", amount, entry, checked=wire_amount)
+        wire_amount = currency_amount("amount", amount, entry, checked=wire_amount)
         if chosen is not None:
             await self._check_network(code, chosen, entry)
         _check_network_minimum(entry, chosen, Decimal(wire_amount), code)
@@ -339,7 +234,7 @@ class FundingAPI(CurrencyChecks):
         wire_amount = params.decimal_param("amount", amount)
         target = params.crypto_address(address)
         entry = await self._currency_entry(code)
-        wire_amount = _amount("amount", amount, entry, checked=wire_amount)
+        wire_amount = currency_amount("amount", amount, entry, checked=wire_amount)
         form = {"amount": wire_amount, "address": target, "currency": code.upper()}
         return await self._call("withdraw_ripple_iou", WithdrawalPlaced.from_wire, form=form)
 
@@ -426,7 +321,7 @@ class FundingAPI(CurrencyChecks):
         if comment is not None:
             form["comment"] = params.text("comment", comment, max_length=_MAX_COMMENT)
         entry = await self._currency_entry(balance, kind="fiat")
-        form["amount"] = _amount("amount", amount, entry, checked=wire_amount)
+        form["amount"] = currency_amount("amount", amount, entry, checked=wire_amount)
         return await self._call("withdraw_bank", WithdrawalPlaced.from_wire, form=form)
 
     async def bank_withdrawal_status(self, withdrawal_id: str | int) -> BankWithdrawalStatus:
@@ -555,7 +450,7 @@ class FundingAPI(CurrencyChecks):
             # camelCase on the wire, the only such field (spec: TransferToFromMainRequest).
             form["subAccount"] = params.order_id(sub_account, name="sub_account")
         entry = await self._currency_entry(code)
-        form["amount"] = _amount("amount", amount, entry, checked=wire_amount)
+        form["amount"] = currency_amount("amount", amount, entry, checked=wire_amount)
         await self._call(route, _status_ok, form=form)
 
     # -- instant convert ---------------------------------------------------------------
@@ -613,7 +508,7 @@ def _check_network_minimum(
     """The catalogue's per-network withdrawal minimum and status, where it lists them."""
     if entry is None:
         return
-    listed = _catalogue_networks(entry)
+    listed = catalogue_networks(entry)
     facts: Iterable[Mapping[str, Any]]
     if network is not None:
         facts = [listed[network]] if network in listed else []
