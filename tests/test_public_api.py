@@ -51,3 +51,14 @@ def test_every_public_name_is_documented() -> None:
 
 def test_version_is_a_string() -> None:
     assert isinstance(aiobitstamp.__version__, str) and aiobitstamp.__version__
+
+
+def test_every_model_and_error_is_public() -> None:
+    import aiobitstamp._exceptions as errors
+    import aiobitstamp._models as models
+
+    for name in models.__all__:
+        assert name in aiobitstamp.__all__, f"{name} is a model but not exported"
+    for name in errors.__all__:
+        if name[0].isupper():
+            assert name in aiobitstamp.__all__, f"{name} is an error but not exported"
