@@ -13,7 +13,7 @@ the way (transport), or at the exchange (an error answer)::
     │   └── RequestTimeoutError (+ TimeoutError)
     ├── OrderOutcomeUnknownError                    an order may or may not be placed
     ├── UnexpectedResponseError                     not JSON: an HTML 502 page, truncated body
-    │   └── MalformedFieldError                     JSON, but a field is missing or wrong
+    │   └── MalformedFieldError (+ ValueError)      JSON, but a field is missing or wrong
     ├── ResponseSignatureError                      X-Server-Auth-Signature missing or wrong
     └── ExchangeError                               the exchange answered with an error
         ├── AuthenticationError                     API0001, API0005, API0008, API0010-16, 18-21
@@ -161,9 +161,12 @@ class UnexpectedResponseError(BitstampError):
     """The exchange answered with something that is not the JSON it documents."""
 
 
-class MalformedFieldError(UnexpectedResponseError):
+class MalformedFieldError(UnexpectedResponseError, ValueError):
     """The answer is JSON, but not of the documented shape: a field is missing, of the
     wrong type (a list where a price belongs, a float that has lost digits) or out of range.
+
+    It is also a ``ValueError``, as the models' parsing errors always were, so code that
+    catches ``ValueError`` around a parser keeps working.
 
     ``model`` names what was being read (``"OrderStatus"``), ``field`` the path to the bad
     value (``"transactions[1].price"``) and ``problem`` what is wrong with it. The value

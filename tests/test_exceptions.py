@@ -295,7 +295,8 @@ def test_malformed_field_error_names_model_and_path_not_value() -> None:
     inner = MalformedFieldError("expected a decimal, got a float", model="OrderFill", field="fee")
     outer = inner.within("OrderStatus", "transactions[1]")
     assert isinstance(outer, UnexpectedResponseError) and isinstance(outer, BitstampError)
-    assert not isinstance(outer, ValueError)
+    # Also a ValueError, as parsing errors of the models always were.
+    assert isinstance(outer, ValueError)
     assert (outer.model, outer.field) == ("OrderStatus", "transactions[1].fee")
     assert str(outer) == (
         "malformed OrderStatus answer, at transactions[1].fee: expected a decimal, got a float"

@@ -3,33 +3,41 @@
 * :mod:`._wire`: the primitives every model parses its fields with, and :class:`Rows`.
 * :mod:`.market_data`: tickers, order books, trades, candles, markets, currencies.
 * :mod:`.account`: balances and the WebSocket token.
-* :mod:`.orders`: ``Side``, placed, open, inspected and canceled orders.
+* :mod:`.orders`: ``Side``, placed, open, inspected, replaced and canceled orders.
+* :mod:`.derivatives`: funding rates of perpetual markets.
 * :mod:`.fees`: trading and withdrawal fees, the account's markets, revoked keys.
 * :mod:`.transactions`: user and crypto transactions, order events.
+* :mod:`.funding`: deposits, withdrawals, transfers and instant conversion.
+* :mod:`.earn`: staking and lending subscriptions and their transactions.
+* :mod:`.travel_rule`: travel-rule contacts.
 
 Every model is a frozen, slotted dataclass with a ``from_wire(obj)`` classmethod that takes
-the decoded JSON (as ``orjson.loads`` returns it) and never does I/O. The rules:
+the decoded JSON and never does I/O. The rules (details in :mod:`._wire`):
 
-* Prices, amounts, fees, rates and volumes are :class:`~decimal.Decimal`, parsed from the
-  wire string. When a value arrives as a JSON number (cancel responses, WebSocket frames,
-  ``user_transactions``), an ``int`` converts exactly and a ``float`` converts through its
-  shortest ``repr``, so ``0.1`` becomes ``Decimal("0.1")``, not the binary expansion.
+* Prices, amounts, fees, rates and volumes are exact :class:`~decimal.Decimal` values, from
+  the wire string, or from an ``int`` or ``Decimal`` when the answer carries JSON numbers and
+  was decoded with :func:`aiobitstamp._json.loads_exact`. A ``float`` is refused, never
+  rounded: it has already lost digits.
 * Ids are ``str``: order ids are 16 digits and some trade ids exceed 2**53, so they must never
-  pass through a float. A float id is rejected.
+  pass through a float.
 * Times are timezone-aware UTC :class:`~datetime.datetime` objects. Unix-second strings,
   microsecond strings (converted with integer arithmetic, so no microsecond is lost) and the
   private ``"YYYY-MM-DD HH:MM:SS[.ffffff]"`` form (which is UTC without saying so) are read.
-* A payload that lacks a required field, or carries one that cannot be parsed, raises
-  :class:`ValueError` naming the model and the field. The message never echoes the payload,
-  which can hold credentials.
+* A payload of the wrong shape (a missing field, a list where a price belongs, ``true``
+  where a number belongs, NaN, ``"1e999999"``, digits other than ASCII) raises
+  :class:`~aiobitstamp._exceptions.MalformedFieldError` (an ``UnexpectedResponseError``)
+  naming the model and the path to the field, at ``from_wire`` or, for the lazy ``Ticker``
+  values and ``Rows``, when the value is read. Nothing else comes out of a parser, and
+  ``repr()`` never raises. The message never echoes the payload, which can hold credentials.
 
 :class:`OrderBook` is built for the full REST book (thousands of levels per side): it keeps
-the lists ``orjson`` produced and converts a row to a :class:`PriceLevel` only when that row
-is read, so building it costs next to nothing beyond the JSON decode.
+the lists the decoder produced and converts a row to a :class:`PriceLevel` only when that
+row is read, so building it costs next to nothing beyond the JSON decode.
 """
 
 from ._wire import Rows
 from .account import Balance, WebSocketToken
+from .derivatives import FundingRate, FundingRateHistory
 from .earn import (
     DistributionPeriod,
     EarnSetting,
@@ -118,6 +126,8 @@ __all__ = [
     "EarnTransactionType",
     "EarnType",
     "EurUsdRate",
+    "FundingRate",
+    "FundingRateHistory",
     "InstantConvertAddressInfo",
     "Market",
     "OpenOrder",

@@ -1,33 +1,73 @@
 """Wire primitives shared by every model: turn one decoded JSON value into a typed value.
 
-Each primitive takes one value as the JSON decoder produced it and returns the typed value
-(``decimal("0.5") -> Decimal("0.5")``). A model's ``from_wire`` calls them field by field
-and turns a failure into one error naming the model and the field (:func:`malformed`).
-
-Import the module, not its names, so a call reads as what it parses::
+A model reads its JSON object through :class:`Fields`, naming each field and the primitive
+that parses it; a failure then names the model and the path to the bad value::
 
     from . import _wire as wire
 
-    price = wire.decimal(obj["price"])
+    @classmethod
+    def from_wire(cls, obj: Any) -> FundingRate:
+        fields = wire.Fields(cls, obj)  # refuses anything but a JSON object
+        return cls(
+            market=fields.required("market", wire.text),
+            funding_rate=fields.required("funding_rate", wire.decimal),
+            next_funding_time=fields.optional("next_funding_time", wire.unix_seconds),
+        )
+
+Every primitive takes one value as a JSON decoder produced it (:func:`aiobitstamp._json.loads`
+or :func:`~aiobitstamp._json.loads_exact`) and returns the typed value, or raises
+:class:`MalformedFieldError` (an ``UnexpectedResponseError``, also a ``ValueError``). Nothing
+else ever comes out of a primitive, whatever it is given. The rules they share:
+
+* **Money** (:func:`decimal`): a plain decimal string (``"-0.005"``, ``"1E-8"``), an ``int``
+  or a ``Decimal`` (as :func:`~aiobitstamp._json.loads_exact` decodes a JSON number) becomes
+  an exact :class:`~decimal.Decimal`; nothing is ever rounded. A ``float`` is refused: it
+  has already lost digits (``123456789.12345678`` cannot be a float), and an answer that
+  carries JSON numbers must be decoded with ``loads_exact``.
+* **Bounds**: a number has at most :data:`MAX_DIGITS` characters (digits for an ``int``) and
+  a decimal exponent within :data:`MAX_EXPONENT`; NaN, infinities, ``"1e999999"``, digits
+  other than ASCII ``0-9`` (``"١٢"``), spaces and ``_`` separators are refused, so nothing
+  parsed here can make later ``Decimal`` arithmetic overflow.
+* **Exact types**: ``True`` is not ``1``, ``"1"`` is not a list, a ``str`` subclass is not
+  a ``str``. A JSON value has exactly one of the types ``dict list str int float bool
+  NoneType`` (``Decimal`` with ``loads_exact``).
+* **No echo**: a message says what was expected and what kind of value came, never the
+  value: an answer can hold a secret (a WebSocket token).
+
+``optional_*`` variants map ``null`` and ``""`` to ``None``; :meth:`Fields.optional` does the
+same for any primitive.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Generic, NoReturn, TypeVar, overload
 
+from .._exceptions import MalformedFieldError
+
 __all__ = [
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
     "PARSE_ERRORS",
+    "UTC",
+    "Fields",
     "LazyField",
+    "MalformedFieldError",
     "Rows",
+    "array",
+    "boolean",
+    "currency_code",
     "decimal",
+    "describe",
     "empty_mapping",
     "enabled",
     "frozen_raw",
     "identifier",
+    "integer",
     "malformed",
     "optional_decimal",
     "optional_enabled",
@@ -35,6 +75,8 @@ __all__ = [
     "optional_integer",
     "optional_text",
     "optional_utc_datetime",
+    "text",
+    "tuple_of",
     "unix_micros",
     "unix_seconds",
     "utc_datetime",
@@ -45,36 +87,151 @@ V = TypeVar("V")
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Formats tried when datetime.fromisoformat refuses a private timestamp: Python 3.10 only
-# accepts 3 or 6 fractional digits there, Bitstamp is not known to pad consistently.
-_FALLBACK_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
+
+MAX_DIGITS = 100
+"""Most characters in a number's text (digits of an ``int``, digits of a ``Decimal``)."""
+
+MAX_EXPONENT = 200
+"""Largest decimal exponent, either way, of a number (``Decimal.adjusted()`` and the
+exponent of its last digit). A string within :data:`MAX_DIGITS` characters and with at most
+a two-digit exponent always fits; the bound keeps ``Decimal`` arithmetic far from overflow."""
+
+_INT_LIMIT = 10**MAX_DIGITS
+# A JSON number spelled as a string, ASCII only: no sign but "-", no spaces, no "_", no
+# ".5" or "5.", no NaN/Infinity, at most a two-digit exponent.
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?").fullmatch
+_MAX_ID_LENGTH = 128
+_CURRENCY = re.compile(r"[A-Za-z0-9]{1,20}").fullmatch
+# "2019-01-31 21:23:36", "2021-11-25 12:59:59.322000", "2025-10-17T14:23:01.725000Z",
+# "2025-10-17T16:23:01+02:00". Up to 6 fraction digits: a 7th would be rounded away.
+_DATETIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,6}))?(?:[Zz]|([-+])([0-9]{2}):([0-9]{2}))?"
+).fullmatch
+# datetime's range ends with year 9999.
+_MAX_UNIX_SECONDS = 253402300799
+_MAX_INTEGER = 2**63 - 1
+_MAX_ID = 2**64 - 1
 
 
-def malformed(model: type[Any], exc: Exception) -> NoReturn:
-    """Re-raise a parsing failure as one ValueError that names the model and the field."""
-    if isinstance(exc, KeyError):
-        detail = f"missing required field {exc.args[0]!r}"
-    else:
-        detail = f"{type(exc).__name__}: {exc}"
-    raise ValueError(f"malformed {model.__name__} payload: {detail}") from exc
+# --------------------------------------------------------------------------------------------
+# Errors
 
 
-# What a from_wire can raise on bad input: a missing key, a wrong container type, an
-# unparsable number (decimal.InvalidOperation is an ArithmeticError), a bad enum value.
-PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError)
+def describe(value: Any) -> str:
+    """What kind of JSON value ``value`` is, without showing it: ``"a float"``, ``"null"``,
+    ``"a string of 12 characters"``."""
+    cls = value.__class__
+    if value is None:
+        return "null"
+    if cls is bool:
+        return "a boolean"
+    if cls is str:
+        return f"a string of {len(value)} character{'s' if len(value) != 1 else ''}"
+    if cls is int:
+        return "an integer"
+    if cls is float:
+        return "a float"
+    if cls is Decimal:
+        return "a decimal number"
+    if cls is list:
+        return f"a list of {len(value)} items"
+    if cls is dict:
+        return "an object"
+    return f"a {cls.__name__}"
+
+
+def _refuse(expected: str, value: Any, why: str = "") -> NoReturn:
+    got = describe(value)
+    raise MalformedFieldError(f"expected {expected}, got {got}{why}")
+
+
+def malformed(
+    model: type[Any] | str | None, problem: str | BaseException, *, field: str | None = None
+) -> NoReturn:
+    """Raise :class:`MalformedFieldError` for ``model`` (a class or its name).
+
+    ``problem`` says what is wrong, or is the exception a ``try`` block around parsing code
+    caught (see :data:`PARSE_ERRORS`): a ``KeyError`` becomes "missing", a
+    :class:`MalformedFieldError` keeps its problem and path, any other exception is named
+    by its type only, since its message may quote the value.
+    """
+    name = model if isinstance(model, str) or model is None else model.__name__
+    if isinstance(problem, MalformedFieldError):
+        path = problem.field if field is None else _join(field, problem.field)
+        raise MalformedFieldError(problem.problem, model=name, field=path) from None
+    if isinstance(problem, KeyError):
+        missing = problem.args[0] if problem.args else None
+        if isinstance(missing, str) and field is None:
+            raise MalformedFieldError("missing", model=name, field=missing) from None
+        raise MalformedFieldError("missing", model=name, field=field) from None
+    if isinstance(problem, BaseException):
+        raise MalformedFieldError(
+            f"unreadable ({type(problem).__name__})", model=name, field=field
+        ) from None
+    raise MalformedFieldError(problem, model=name, field=field)
+
+
+def _join(outer: str, inner: str | None) -> str:
+    if not inner:
+        return outer
+    return outer + inner if inner.startswith("[") else f"{outer}.{inner}"
+
+
+PARSE_ERRORS = (
+    MalformedFieldError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+)
+"""What hand-written parsing code can raise on bad input; catch these around it and pass
+the exception to :func:`malformed`. Code that reads through :class:`Fields` needs neither."""
+
+
+# --------------------------------------------------------------------------------------------
+# Primitives: one JSON value in, one typed value out, or MalformedFieldError.
 
 
 def decimal(value: Any) -> Decimal:
-    """A price, amount, fee or rate: a decimal string, an int, a float or a Decimal."""
+    """Money: a price, amount, fee, rate or volume, as an exact ``Decimal``.
+
+    >>> decimal("0.00500000"), decimal(37500), decimal(Decimal("123456789.12345678"))
+    (Decimal('0.00500000'), Decimal('37500'), Decimal('123456789.12345678'))
+    """
     cls = value.__class__
-    if cls is str or cls is int:
-        return Decimal(value)
-    if cls is float:
-        # repr() is the shortest string that round-trips: 0.1 -> "0.1", exactly as sent.
-        return Decimal(repr(value))
+    if cls is str:
+        # The usual spellings ("37991.00", "-0.005") pass cheap string tests; the regex
+        # settles the rest (exponents) and refuses what Decimal() would read too freely:
+        # "١٢" (any Unicode digit), " 1", "1_000", "NaN", "Infinity", "1e999999".
+        if (
+            value.isascii()
+            and len(value) <= MAX_DIGITS
+            and (value.replace(".", "", 1).isdigit() or _DECIMAL_TEXT(value) is not None)
+        ):
+            return Decimal(value)
+        _refuse("a plain decimal number", value)
+    if cls is int:
+        if -_INT_LIMIT < value < _INT_LIMIT:
+            return Decimal(value)
+        _refuse("a number", value, f" of more than {MAX_DIGITS} digits")
     if cls is Decimal:
-        return value  # type: ignore[no-any-return]
-    raise TypeError(f"expected a decimal string or number, got {value!r}")
+        if value.is_finite():
+            _, digits, exponent = value.as_tuple()
+            if (
+                len(digits) <= MAX_DIGITS
+                and exponent >= -MAX_EXPONENT
+                and value.adjusted() <= MAX_EXPONENT
+            ):
+                return value  # type: ignore[no-any-return]
+        _refuse("a finite number of sensible size", value)
+    if cls is float:
+        # A float has lost every digit past the 15th or so: 123456789.12345678 comes back
+        # as ...2345677. Even a short repr cannot prove the wire text was short.
+        _refuse("a decimal string or an exact number", value, " (decode with loads_exact)")
+    _refuse("a decimal string or number", value)
 
 
 def optional_decimal(value: Any) -> Decimal | None:
@@ -85,13 +242,29 @@ def optional_decimal(value: Any) -> Decimal | None:
 
 
 def identifier(value: Any) -> str:
-    """An id as a string; an integer id converts exactly (never through a float)."""
+    """An exchange-made id (order, trade, user, uuid) or token, as a ``str``.
+
+    A string of printable ASCII without spaces (at most 128 characters), or a non-negative
+    integer below 2**64, converted exactly (never through a float).
+
+    >>> identifier(9007199254740993), identifier("0b4a2b04-3e6c")
+    ('9007199254740993', '0b4a2b04-3e6c')
+    """
     cls = value.__class__
     if cls is str:
-        return value  # type: ignore[no-any-return]
+        if (
+            0 < len(value) <= _MAX_ID_LENGTH
+            and value.isascii()
+            and value.isprintable()
+            and " " not in value
+        ):
+            return value  # type: ignore[no-any-return]
+        _refuse("an id of printable ASCII without spaces", value)
     if cls is int:
-        return str(value)
-    raise TypeError(f"expected an id as a string or integer, got {value!r}")
+        if 0 <= value <= _MAX_ID:
+            return str(value)
+        _refuse("an id", value, " out of range")
+    _refuse("an id as a string or integer", value)
 
 
 def optional_identifier(value: Any) -> str | None:
@@ -101,59 +274,75 @@ def optional_identifier(value: Any) -> str | None:
     return identifier(value)
 
 
-def unix_seconds(value: Any) -> datetime:
-    """Unix seconds (string or int) to an aware UTC datetime."""
-    return datetime.fromtimestamp(int(value), tz=UTC)
+def text(value: Any) -> str:
+    """Free text (a name, a description, a market like ``"BTC/USD"``): any JSON string
+    that is valid Unicode (a lone surrogate cannot be encoded again, so it is refused)."""
+    if value.__class__ is str:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                _refuse("text", value, " that is not valid Unicode")
+        return value
+    _refuse("a string", value)
 
 
-def unix_micros(value: Any) -> datetime:
-    """Unix microseconds (string or int) to an aware UTC datetime, exactly."""
-    return _EPOCH + timedelta(microseconds=int(value))
-
-
-def utc_datetime(value: Any) -> datetime:
-    """A private-API datetime: ``"2019-01-31 21:23:36"``, with ``.ffffff``, ISO with ``Z``,
-    or unix seconds. Naive forms are UTC."""
-    if value.__class__ is int:
-        return unix_seconds(value)
-    if value.__class__ is not str:
-        raise TypeError(f"expected a datetime string, got {value!r}")
-    text: str = value
-    if text.isdigit():
-        return unix_seconds(text)
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = _strptime(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _strptime(text: str) -> datetime:
-    for fmt in _FALLBACK_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"unrecognised datetime {text!r}")
-
-
-def optional_utc_datetime(value: Any) -> datetime | None:
-    """:func:`utc_datetime`, or ``None`` for ``null`` and ``""``."""
+def optional_text(value: Any) -> str | None:
+    """:func:`text`, or ``None`` for ``null`` and ``""``."""
     if value is None or value == "":
         return None
-    return utc_datetime(value)
+    return text(value)
+
+
+def currency_code(value: Any) -> str:
+    """A currency code as sent (``"usd"``, ``"BTC"``): 1 to 20 ASCII letters and digits."""
+    if value.__class__ is str and _CURRENCY(value) is not None:
+        return value
+    _refuse("a currency code of ASCII letters and digits", value)
+
+
+def integer(value: Any) -> int:
+    """A count or a code (decimals, a transaction type, seconds): a non-negative integer
+    below 2**63, as an ``int`` or a string of ASCII digits."""
+    cls = value.__class__
+    if cls is int:
+        if 0 <= value <= _MAX_INTEGER:
+            return value  # type: ignore[no-any-return]
+    elif cls is str:
+        if len(value) <= 19 and value.isascii() and value.isdigit():
+            number = int(value)
+            if number <= _MAX_INTEGER:
+                return number
+    else:
+        _refuse("an integer", value)
+    _refuse("a non-negative integer below 2**63", value)
+
+
+def optional_integer(value: Any) -> int | None:
+    """:func:`integer`, or ``None`` for ``null`` and ``""``."""
+    if value is None or value == "":
+        return None
+    return integer(value)
+
+
+def boolean(value: Any) -> bool:
+    """A JSON ``true`` or ``false``; nothing else (not ``1``, not ``"true"``)."""
+    if value is True or value is False:
+        return value
+    _refuse("true or false", value)
 
 
 def enabled(value: Any) -> bool:
-    """``"Enabled"``/``"Disabled"`` (any case) or a JSON boolean. Anything else is not
-    enabled, as in ccxt: an unknown status must not let orders through."""
+    """``"Enabled"``/``"Disabled"`` (any case) or a JSON boolean.
+
+    Another string is not enabled, as in ccxt: an unknown status must not let orders
+    through. Anything but a string or a boolean is refused.
+    """
     if value is True or value is False:
         return value
-    return isinstance(value, str) and value.lower() == "enabled"
+    if value.__class__ is str:
+        return value.lower() == "enabled"
+    _refuse('"Enabled" or "Disabled"', value)
 
 
 def optional_enabled(value: Any) -> bool | None:
@@ -163,22 +352,122 @@ def optional_enabled(value: Any) -> bool | None:
     return enabled(value)
 
 
-def optional_text(value: Any) -> str | None:
-    """A string, or ``None`` for ``null`` and ``""``."""
-    if value is None or value == "":
-        return None
-    return str(value)
+def _whole_number(value: Any, limit: int, what: str) -> int:
+    cls = value.__class__
+    if cls is int:
+        number: int = value
+    elif cls is str and len(value) <= 20 and value.isascii() and value.isdigit():
+        number = int(value)
+    else:
+        _refuse(what, value)
+    if 0 <= number <= limit:
+        return number
+    _refuse(what, value, " out of range (before 1970 or after 9999)")
 
 
-def optional_integer(value: Any) -> int | None:
-    """An integer, or ``None`` for ``null`` and ``""``."""
+def unix_seconds(value: Any) -> datetime:
+    """Unix seconds (an ``int`` or a string of digits) as an aware UTC datetime.
+
+    >>> unix_seconds("1583691851")
+    datetime.datetime(2020, 3, 8, 18, 24, 11, tzinfo=datetime.timezone.utc)
+    """
+    seconds = _whole_number(value, _MAX_UNIX_SECONDS, "unix seconds")
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)  # the quicker way, where it works
+    except (OverflowError, OSError, ValueError):  # Windows stops at year 3000
+        return _EPOCH + timedelta(seconds=seconds)
+
+
+def unix_micros(value: Any) -> datetime:
+    """Unix microseconds (an ``int`` or a string of digits) as an aware UTC datetime,
+    exactly: integer arithmetic, no float on the way."""
+    micros = _whole_number(value, _MAX_UNIX_SECONDS * 1_000_000 + 999_999, "unix microseconds")
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def utc_datetime(value: Any) -> datetime:
+    """A private-API datetime as an aware UTC datetime.
+
+    ``"2019-01-31 21:23:36"``, with up to six fraction digits, ISO with ``T`` and ``Z`` or an
+    offset, or unix seconds (an ``int`` or a string of digits). Forms without an offset are
+    UTC: Bitstamp sends UTC without saying so.
+
+    >>> utc_datetime("2021-11-25 12:59:59.32")
+    datetime.datetime(2021, 11, 25, 12, 59, 59, 320000, tzinfo=datetime.timezone.utc)
+    """
+    if value.__class__ is int:
+        return unix_seconds(value)
+    if value.__class__ is not str:
+        _refuse("a datetime string", value)
+    if len(value) > 40:
+        _refuse("a datetime string", value, ", too long")
+    if value.isascii() and value.isdigit():
+        return unix_seconds(value)
+    match = _DATETIME(value)
+    if match is None:
+        _refuse('a datetime like "2019-01-31 21:23:36"', value)
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    try:
+        parsed = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int(fraction.ljust(6, "0")) if fraction else 0,
+            tzinfo=UTC,
+        )
+        if sign:
+            offset = timedelta(hours=int(off_h), minutes=int(off_m))
+            if offset >= timedelta(hours=24):
+                raise ValueError("offset out of range")
+            parsed -= offset if sign == "+" else -offset
+    except (ValueError, OverflowError):
+        _refuse("a valid date and time", value)
+    return parsed
+
+
+def optional_utc_datetime(value: Any) -> datetime | None:
+    """:func:`utc_datetime`, or ``None`` for ``null`` and ``""``."""
     if value is None or value == "":
         return None
-    return int(value)
+    return utc_datetime(value)
+
+
+def array(value: Any) -> list[Any]:
+    """A JSON array, as decoded (not copied)."""
+    if value.__class__ is list:
+        return value
+    _refuse("a list", value)
+
+
+def tuple_of(parse: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
+    """A primitive for a JSON array of items that ``parse`` reads: a failure names the
+    item's index (``"[3].price"``).
+
+    >>> tuple_of(decimal)(["1", "2.5"])
+    (Decimal('1'), Decimal('2.5'))
+    """
+
+    def parse_all(value: Any) -> tuple[T, ...]:
+        items = array(value)
+        index = 0
+        try:
+            parsed = []
+            for index, item in enumerate(items):  # noqa: B007  (read in the except)
+                parsed.append(parse(item))
+        except MalformedFieldError as exc:
+            raise exc.within(None, f"[{index}]") from None
+        return tuple(parsed)
+
+    return parse_all
 
 
 def frozen_raw(obj: Any) -> Mapping[str, Any]:
     """A read-only copy of a decoded object, for a model's ``raw`` field."""
+    if obj.__class__ is not dict:
+        _refuse("an object", obj)
     return MappingProxyType(dict(obj))
 
 
@@ -187,10 +476,91 @@ def empty_mapping() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
+# --------------------------------------------------------------------------------------------
+# Reading a JSON object field by field
+
+
+class Fields:
+    """One JSON object being read into ``model``, field by field.
+
+    Each read names the field and the primitive that parses it; any failure raises
+    :class:`MalformedFieldError` naming the model and the path to the field. Nested reads
+    (an object's rows, :meth:`object`) extend the path: ``"transactions[1].price"``.
+
+    >>> fields = Fields(dict, {"price": "1.5", "limit_price": ""})
+    >>> fields.required("price", decimal), fields.optional("limit_price", decimal)
+    (Decimal('1.5'), None)
+    """
+
+    __slots__ = ("_model", "_obj", "_prefix")
+
+    def __init__(self, model: type[Any] | str, obj: Any, prefix: str = "") -> None:
+        self._model = model  # named only when something is wrong: most answers are fine
+        self._prefix = prefix
+        if obj.__class__ is not dict:
+            raise MalformedFieldError(
+                f"expected an object, got {describe(obj)}",
+                model=self._name(),
+                field=prefix or None,
+            )
+        self._obj: dict[str, Any] = obj
+
+    def _name(self) -> str:
+        model = self._model
+        return model if isinstance(model, str) else model.__name__
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        """The object being read, as decoded."""
+        return self._obj
+
+    def required(self, name: str, parse: Callable[[Any], T]) -> T:
+        """``parse`` of the field ``name``, which must be present."""
+        try:
+            value = self._obj[name]
+        except KeyError:
+            raise MalformedFieldError(
+                "missing", model=self._name(), field=self._prefix + name
+            ) from None
+        try:
+            return parse(value)
+        except MalformedFieldError as exc:
+            raise exc.within(self._name(), self._prefix + name) from None
+
+    def optional(self, name: str, parse: Callable[[Any], T]) -> T | None:
+        """``parse`` of the field ``name``, or ``None`` when it is absent, ``null`` or ``""``."""
+        value = self._obj.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return parse(value)
+        except MalformedFieldError as exc:
+            raise exc.within(self._name(), self._prefix + name) from None
+
+    def object(self, name: str) -> Fields:
+        """The nested object ``name``, to read field by field in turn."""
+        value = self.required(name, _any)
+        return Fields(self._model, value, prefix=f"{self._prefix}{name}.")
+
+    def raw(self) -> Mapping[str, Any]:
+        """A read-only copy of the whole object, for a model's ``raw`` field."""
+        return MappingProxyType(dict(self._obj))
+
+
+def _any(value: Any) -> Any:
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Lazy values
+
+
 class LazyField(Generic[V]):
     """A value read from the model's ``wire`` mapping when accessed, parsed by ``parse``.
 
-    A bad value raises the model's usual ``ValueError`` naming the field, at read time.
+    For models that are built far more often than all their values are read (``Ticker``).
+    A missing or bad value raises :class:`MalformedFieldError` naming the field, when read.
+    With ``optional=True`` an absent, ``null`` or ``""`` value reads as ``None``.
     """
 
     __slots__ = ("_name", "_optional", "_parse")
@@ -212,11 +582,26 @@ class LazyField(Generic[V]):
     def __get__(self, instance: object | None, owner: type[Any]) -> V | LazyField[V]:
         if instance is None:
             return self
-        wire: Mapping[str, Any] = instance.wire  # type: ignore[attr-defined]
         try:
-            return self._parse(wire.get(self._name) if self._optional else wire[self._name])
-        except PARSE_ERRORS as exc:
-            malformed(owner, ValueError(f"field {self._name!r}: {exc}"))
+            value = instance.wire[self._name]  # type: ignore[attr-defined]
+        except KeyError:
+            if not self._optional:
+                raise MalformedFieldError(
+                    "missing", model=owner.__name__, field=self._name
+                ) from None
+            return None  # type: ignore[return-value]
+        except (AttributeError, TypeError):  # half-built, or not built from a mapping
+            raise MalformedFieldError("no answer to read", model=owner.__name__) from None
+        if self._optional and (value is None or value == ""):
+            return None  # type: ignore[return-value]
+        try:
+            return self._parse(value)
+        except MalformedFieldError as exc:
+            raise exc.within(owner.__name__, self._name) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Lazy rows
 
 
 class Rows(Sequence[T]):
@@ -227,6 +612,9 @@ class Rows(Sequence[T]):
     first few costs a few conversions. Slicing returns another lazy view. Every list
     endpoint of the client answers with one; ``list(rows)`` materialises it.
 
+    A malformed row raises :class:`MalformedFieldError` when it is read, naming its index
+    (``"[17].price"``); ``repr()`` never raises.
+
     The underlying list is shared with the decoded payload, not copied (:attr:`raw_rows`);
     mutate neither.
     """
@@ -235,10 +623,17 @@ class Rows(Sequence[T]):
     __hash__ = None  # type: ignore[assignment]  # equal views may hold different strings
 
     def __init__(self, rows: list[Any], parse: Callable[[Any], T]) -> None:
-        if not isinstance(rows, list):
-            raise TypeError(f"expected a JSON array, got {type(rows).__name__}")
+        if rows.__class__ is not list:
+            raise MalformedFieldError(
+                f"expected a list, got {describe(rows)}", model=_model_name(parse)
+            )
         self._rows = rows
         self._parse = parse
+
+    @classmethod
+    def of(cls, parse: Callable[[Any], T]) -> Callable[[Any], Rows[T]]:
+        """A parser for a whole JSON array answer: ``Rows.of(Trade.from_wire)``."""
+        return lambda rows: cls(rows, parse)
 
     @property
     def raw_rows(self) -> list[Any]:
@@ -257,16 +652,31 @@ class Rows(Sequence[T]):
     def __getitem__(self, index: int | slice) -> T | Rows[T]:
         if isinstance(index, slice):
             return self._view(self._rows[index])
-        return self._parse(self._rows[index])
+        row = self._rows[index]
+        try:
+            return self._parse(row)
+        except MalformedFieldError as exc:
+            position = index if index >= 0 else index + len(self._rows)
+            raise exc.within(None, f"[{position}]") from None
 
     def _view(self, rows: list[Any]) -> Rows[T]:
         return Rows(rows, self._parse)
 
     def __iter__(self) -> Iterator[T]:
-        return map(self._parse, self._rows)
+        return self._parsed(iter(self._rows), 0, 1)
 
     def __reversed__(self) -> Iterator[T]:
-        return map(self._parse, reversed(self._rows))
+        return self._parsed(reversed(self._rows), len(self._rows) - 1, -1)
+
+    def _parsed(self, rows: Iterator[Any], first: int, step: int) -> Iterator[T]:
+        parse = self._parse
+        position = first
+        try:
+            for row in rows:
+                yield parse(row)
+                position += step
+        except MalformedFieldError as exc:
+            raise exc.within(None, f"[{position}]") from None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Rows):
@@ -278,6 +688,22 @@ class Rows(Sequence[T]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     def __repr__(self) -> str:
-        if not self._rows:
-            return f"{type(self).__name__}(0 rows)"
-        return f"{type(self).__name__}({len(self._rows)} rows, first={self[0]!r})"
+        return f"{type(self).__name__}({_rows_summary(self, 'rows')})"
+
+
+def _rows_summary(rows: Rows[Any], noun: str) -> str:
+    """``"5000 levels, first=PriceLevel(...)"``; a malformed first row shows as such, so
+    that ``repr()`` of an answer can always be logged."""
+    count = len(rows.raw_rows)
+    if not count:
+        return f"0 {noun}"
+    try:
+        first = repr(rows[0])
+    except MalformedFieldError:
+        first = "<malformed>"
+    return f"{count} {noun}, first={first}"
+
+
+def _model_name(parse: Callable[[Any], Any]) -> str | None:
+    owner = getattr(parse, "__self__", None)
+    return owner.__name__ if isinstance(owner, type) else None

@@ -23,16 +23,14 @@ class Balance:
 
     @classmethod
     def from_wire(cls, obj: Any) -> Balance:
-        """Parse ``{currency, total, available, reserved}``."""
-        try:
-            return cls(
-                currency=obj["currency"],
-                total=wire.decimal(obj["total"]),
-                available=wire.decimal(obj["available"]),
-                reserved=wire.decimal(obj["reserved"]),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        """Parse ``{currency, total, available, reserved}``; the currency must be a code."""
+        fields = wire.Fields(cls, obj)
+        return cls(
+            currency=fields.required("currency", wire.currency_code),
+            total=fields.required("total", wire.decimal),
+            available=fields.required("available", wire.decimal),
+            reserved=fields.required("reserved", wire.decimal),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,11 +51,9 @@ class WebSocketToken:
     @classmethod
     def from_wire(cls, obj: Any) -> WebSocketToken:
         """Parse ``{token, user_id, valid_sec}``."""
-        try:
-            return cls(
-                token=obj["token"],
-                user_id=wire.identifier(obj["user_id"]),
-                valid_sec=int(obj["valid_sec"]),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            token=fields.required("token", wire.identifier),
+            user_id=fields.required("user_id", wire.identifier),
+            valid_sec=fields.required("valid_sec", wire.integer),
+        )

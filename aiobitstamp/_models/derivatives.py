@@ -23,25 +23,31 @@ class FundingRate:
 
     @classmethod
     def from_wire(cls, obj: Any) -> FundingRate:
-        try:
-            return cls(
-                market=_text(obj["market"]),
-                funding_rate=wire.decimal(obj["funding_rate"]),
-                timestamp=_epoch(obj["timestamp"]),
-                next_funding_time=(
-                    None
-                    if obj.get("next_funding_time") is None
-                    else _epoch(obj["next_funding_time"])
-                ),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        """Parse ``{funding_rate, timestamp, market, next_funding_time}``."""
+        fields = wire.Fields(cls, obj)
+        return cls(
+            market=fields.required("market", wire.text),
+            funding_rate=fields.required("funding_rate", wire.decimal),
+            timestamp=fields.required("timestamp", _epoch),
+            next_funding_time=fields.optional("next_funding_time", _epoch),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FundingRatePoint:
+    """One past rate of :class:`FundingRateHistory`."""
+
     funding_rate: Decimal
     timestamp: datetime
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> FundingRatePoint:
+        """Parse ``{funding_rate, timestamp}``."""
+        fields = wire.Fields(cls, obj)
+        return cls(
+            funding_rate=fields.required("funding_rate", wire.decimal),
+            timestamp=fields.required("timestamp", _epoch),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,35 +59,19 @@ class FundingRateHistory:
 
     @classmethod
     def from_wire(cls, obj: Any) -> FundingRateHistory:
-        try:
-            history = obj["funding_rate_history"]
-            if type(history) is not list:
-                raise TypeError("funding_rate_history is not a list")
-            return cls(
-                market=_text(obj["market"]),
-                rates=tuple(
-                    FundingRatePoint(
-                        funding_rate=wire.decimal(row["funding_rate"]),
-                        timestamp=_epoch(row["timestamp"]),
-                    )
-                    for row in history
-                ),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        """Parse ``{market, funding_rate_history: [{funding_rate, timestamp}, ...]}``."""
+        fields = wire.Fields(cls, obj)
+        return cls(
+            market=fields.required("market", wire.text),
+            rates=fields.required(
+                "funding_rate_history", wire.tuple_of(FundingRatePoint.from_wire)
+            ),
+        )
 
 
 def _epoch(value: Any) -> datetime:
     """Seconds or milliseconds since the epoch (perpetual feeds use milliseconds)."""
-    number = int(value) if type(value) is not bool else None
-    if number is None:
-        raise TypeError("a boolean is not a time")
+    number = wire.integer(value)  # digits only, below 2**63: no float, no 10**999999
     if number > 10**11:
         return wire.unix_micros(number * 1000)
     return wire.unix_seconds(number)
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str or not value:
-        raise TypeError("expected a non-empty string")
-    return value

@@ -10,8 +10,8 @@ from types import MappingProxyType
 from typing import Any, overload
 
 from . import _wire as wire
-from ._wire import Rows
-from .orders import Side, _opt_side
+from ._wire import MalformedFieldError, Rows
+from .orders import Side
 
 __all__ = [
     "Candle",
@@ -30,7 +30,7 @@ __all__ = [
 
 # Ticker has a field named ``wire``, which hides the module inside its class body.
 _LazyField = wire.LazyField
-_decimal, _optional_decimal, _unix_seconds = wire.decimal, wire.optional_decimal, wire.unix_seconds
+_decimal, _text, _unix_seconds = wire.decimal, wire.text, wire.unix_seconds
 
 _TICKER_REQUIRED = frozenset(
     ("timestamp", "open", "high", "low", "last", "bid", "ask", "vwap", "volume")
@@ -48,8 +48,10 @@ class Ticker:
 
     A ticker is polled far more often than all of its ten numbers are read, so it keeps the
     decoded object (``wire``, read-only) and gives each value, as an exact ``Decimal`` or an
-    aware ``datetime``, when it is read. ``from_wire`` checks that every required field is
-    present; a value that is not a number raises a ``ValueError`` naming the field when read.
+    aware ``datetime``, when it is read. ``from_wire`` checks that it is given an object with
+    every required field; a value of the wrong type or spelling raises
+    :class:`~aiobitstamp.MalformedFieldError` naming the field when it is read. ``repr()``
+    never raises: a malformed value shows as ``<malformed>``.
     """
 
     wire: Mapping[str, Any]
@@ -58,9 +60,9 @@ class Ticker:
     def from_wire(cls, obj: Any) -> Ticker:
         """Wrap one ticker object after checking its required fields are present."""
         if obj.__class__ is not dict:
-            wire.malformed(cls, TypeError(f"expected an object, got {type(obj).__name__}"))
+            wire.malformed(cls, f"expected an object, got {wire.describe(obj)}")
         if not obj.keys() >= _TICKER_REQUIRED:
-            wire.malformed(cls, KeyError(min(_TICKER_REQUIRED.difference(obj))))
+            wire.malformed(cls, "missing", field=min(_TICKER_REQUIRED.difference(obj)))
         return cls(MappingProxyType(obj))
 
     timestamp = _LazyField(_unix_seconds)
@@ -72,19 +74,11 @@ class Ticker:
     ask = _LazyField(_decimal)
     vwap = _LazyField(_decimal)
     volume = _LazyField(_decimal)
-    open_24 = _LazyField(_optional_decimal, optional=True)
-    percent_change_24 = _LazyField(_optional_decimal, optional=True)
-    side = _LazyField(_opt_side, optional=True)
-
-    @property
-    def pair(self) -> str | None:
-        pair = self.wire.get("pair")
-        return pair if isinstance(pair, str) else None
-
-    @property
-    def market_type(self) -> str | None:
-        market_type = self.wire.get("market_type")
-        return market_type if isinstance(market_type, str) else None
+    open_24 = _LazyField(_decimal, optional=True)
+    percent_change_24 = _LazyField(_decimal, optional=True)
+    side = _LazyField(Side.from_wire, optional=True)
+    pair = _LazyField(_text, optional=True)
+    market_type = _LazyField(_text, optional=True)
 
     def _values(self) -> tuple[object, ...]:
         return (
@@ -102,10 +96,14 @@ class Ticker:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        return (
-            f"Ticker(pair={self.pair!r}, timestamp={self.timestamp!r}, last={self.last!r}, "
-            f"bid={self.bid!r}, ask={self.ask!r}, volume={self.volume!r})"
-        )
+        shown = []
+        for name in ("pair", "timestamp", "last", "bid", "ask", "volume"):
+            try:
+                value = repr(getattr(self, name))
+            except MalformedFieldError:
+                value = "<malformed>"
+            shown.append(f"{name}={value}")
+        return f"Ticker({', '.join(shown)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +117,23 @@ class PriceLevel:
 
     @classmethod
     def from_wire(cls, row: Any) -> PriceLevel:
-        """Parse one row (a list of 2 or 3 strings)."""
+        """Parse one row: a list of 2 or 3 values (a string is not a row, even of 2)."""
+        if row.__class__ is not list or not 2 <= len(row) <= 3:
+            raise MalformedFieldError(
+                f"expected [price, amount] or [price, amount, order_id], got {wire.describe(row)}",
+                model="PriceLevel",
+            )
+        name = "price"
         try:
-            if len(row) > 2:
-                return cls(wire.decimal(row[0]), wire.decimal(row[1]), wire.identifier(row[2]))
-            return cls(wire.decimal(row[0]), wire.decimal(row[1]))
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+            price = _decimal(row[0])
+            name = "amount"
+            amount = _decimal(row[1])
+            if len(row) == 2:
+                return cls(price, amount)
+            name = "order_id"
+            return cls(price, amount, wire.identifier(row[2]))
+        except MalformedFieldError as exc:
+            raise exc.within("PriceLevel", name) from None
 
 
 _level = PriceLevel.from_wire
@@ -158,12 +166,10 @@ class PriceLevels(Rows[PriceLevel]):
     def __getitem__(self, index: int | slice) -> PriceLevel | PriceLevels:
         if isinstance(index, slice):
             return PriceLevels(self._rows[index])
-        return _level(self._rows[index])
+        return super().__getitem__(index)
 
     def __repr__(self) -> str:
-        if not self._rows:
-            return "PriceLevels(0 levels)"
-        return f"PriceLevels({len(self._rows)} levels, first={self[0]!r})"
+        return f"PriceLevels({wire._rows_summary(self, 'levels')})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,21 +183,20 @@ class OrderBook:
 
     timestamp: datetime
     microtimestamp: datetime
-    bids: PriceLevels
-    asks: PriceLevels
+    # Lazy views are not hashable; equal books have equal times, which hash alone.
+    bids: PriceLevels = field(hash=False)
+    asks: PriceLevels = field(hash=False)
 
     @classmethod
     def from_wire(cls, obj: Any) -> OrderBook:
-        """Wrap a decoded book without touching its rows."""
-        try:
-            return cls(
-                timestamp=wire.unix_seconds(obj["timestamp"]),
-                microtimestamp=wire.unix_micros(obj["microtimestamp"]),
-                bids=PriceLevels(obj["bids"]),
-                asks=PriceLevels(obj["asks"]),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        """Wrap a decoded book without touching its rows (each is checked when read)."""
+        fields = wire.Fields(cls, obj)
+        return cls(
+            timestamp=fields.required("timestamp", wire.unix_seconds),
+            microtimestamp=fields.required("microtimestamp", wire.unix_micros),
+            bids=fields.required("bids", PriceLevels),
+            asks=fields.required("asks", PriceLevels),
+        )
 
     @property
     def best_bid(self) -> PriceLevel | None:
@@ -224,16 +229,14 @@ class Trade:
     @classmethod
     def from_wire(cls, obj: Any) -> Trade:
         """Parse ``{date, tid, price, amount, type}``."""
-        try:
-            return cls(
-                id=wire.identifier(obj["tid"]),
-                timestamp=wire.unix_seconds(obj["date"]),
-                price=wire.decimal(obj["price"]),
-                amount=wire.decimal(obj["amount"]),
-                side=Side.from_wire(obj["type"]),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            id=fields.required("tid", wire.identifier),
+            timestamp=fields.required("date", wire.unix_seconds),
+            price=fields.required("price", wire.decimal),
+            amount=fields.required("amount", wire.decimal),
+            side=fields.required("type", Side.from_wire),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,28 +257,21 @@ class Candle:
     @classmethod
     def from_wire(cls, obj: Any) -> Candle:
         """Parse one element of ``data.ohlc``."""
-        try:
-            return cls(
-                timestamp=wire.unix_seconds(obj["timestamp"]),
-                open=wire.decimal(obj["open"]),
-                high=wire.decimal(obj["high"]),
-                low=wire.decimal(obj["low"]),
-                close=wire.decimal(obj["close"]),
-                volume=wire.decimal(obj["volume"]),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            timestamp=fields.required("timestamp", wire.unix_seconds),
+            open=fields.required("open", wire.decimal),
+            high=fields.required("high", wire.decimal),
+            low=fields.required("low", wire.decimal),
+            close=fields.required("close", wire.decimal),
+            volume=fields.required("volume", wire.decimal),
+        )
 
     @classmethod
     def list_from_wire(cls, obj: Any) -> list[Candle]:
         """Parse the whole ``ohlc/`` answer ``{"data": {"pair": ..., "ohlc": [...]}}``."""
-        try:
-            rows = obj["data"]["ohlc"]
-            if not isinstance(rows, list):
-                raise TypeError(f"'ohlc' must be a list, got {type(rows).__name__}")
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
-        return [cls.from_wire(row) for row in rows]
+        data = wire.Fields(cls, obj).object("data")
+        return list(data.required("ohlc", wire.tuple_of(cls.from_wire)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,31 +305,32 @@ class Market:
     @classmethod
     def from_wire(cls, obj: Any) -> Market:
         """Parse one ``markets/`` row. A row without ``market_type`` is taken as spot."""
-        try:
-            get = obj.get
-            return cls(
-                name=obj["name"],
-                market_symbol=obj["market_symbol"],
-                base_currency=obj["base_currency"],
-                counter_currency=obj["counter_currency"],
-                base_decimals=int(obj["base_decimals"]),
-                counter_decimals=int(obj["counter_decimals"]),
-                instant_order_counter_decimals=int(obj["instant_order_counter_decimals"]),
-                minimum_order_value=wire.decimal(obj["minimum_order_value"]),
-                trading_enabled=wire.enabled(obj["trading"]),
-                instant_and_market_orders_enabled=wire.enabled(obj["instant_and_market_orders"]),
-                description=get("description") or "",
-                market_type=get("market_type") or "SPOT",
-                maximum_order_value=wire.optional_decimal(get("maximum_order_value")),
-                minimum_order_amount=wire.optional_decimal(get("minimum_order_amount")),
-                maximum_order_amount=wire.optional_decimal(get("maximum_order_amount")),
-                underlying_asset=wire.optional_text(get("underlying_asset")),
-                payoff_type=wire.optional_text(get("payoff_type")),
-                contract_size=wire.optional_decimal(get("contract_size")),
-                isin=wire.optional_text(get("isin")),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            name=fields.required("name", wire.text),
+            market_symbol=fields.required("market_symbol", wire.identifier),
+            base_currency=fields.required("base_currency", wire.currency_code),
+            counter_currency=fields.required("counter_currency", wire.currency_code),
+            base_decimals=fields.required("base_decimals", wire.integer),
+            counter_decimals=fields.required("counter_decimals", wire.integer),
+            instant_order_counter_decimals=fields.required(
+                "instant_order_counter_decimals", wire.integer
+            ),
+            minimum_order_value=fields.required("minimum_order_value", wire.decimal),
+            trading_enabled=fields.required("trading", wire.enabled),
+            instant_and_market_orders_enabled=fields.required(
+                "instant_and_market_orders", wire.enabled
+            ),
+            description=fields.optional("description", wire.text) or "",
+            market_type=fields.optional("market_type", wire.text) or "SPOT",
+            maximum_order_value=fields.optional("maximum_order_value", wire.decimal),
+            minimum_order_amount=fields.optional("minimum_order_amount", wire.decimal),
+            maximum_order_amount=fields.optional("maximum_order_amount", wire.decimal),
+            underlying_asset=fields.optional("underlying_asset", wire.text),
+            payoff_type=fields.optional("payoff_type", wire.text),
+            contract_size=fields.optional("contract_size", wire.decimal),
+            isin=fields.optional("isin", wire.text),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,26 +356,32 @@ class TradingPairInfo:
     @classmethod
     def from_wire(cls, obj: Any) -> TradingPairInfo:
         """Parse one ``trading-pairs-info/`` row."""
-        try:
-            get = obj.get
-            name: str = obj["name"]
-            value, _, currency = obj["minimum_order"].strip().partition(" ")
-            return cls(
-                name=name,
-                url_symbol=obj["url_symbol"],
-                base_decimals=int(obj["base_decimals"]),
-                counter_decimals=int(obj["counter_decimals"]),
-                instant_order_counter_decimals=wire.optional_integer(
-                    get("instant_order_counter_decimals")
-                ),
-                minimum_order_value=wire.decimal(value),
-                minimum_order_currency=currency.strip() or name.partition("/")[2],
-                trading_enabled=wire.enabled(obj["trading"]),
-                instant_and_market_orders_enabled=wire.enabled(obj["instant_and_market_orders"]),
-                description=get("description") or "",
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        name = fields.required("name", wire.text)
+        value, currency = fields.required("minimum_order", _minimum_order)
+        return cls(
+            name=name,
+            url_symbol=fields.required("url_symbol", wire.identifier),
+            base_decimals=fields.required("base_decimals", wire.integer),
+            counter_decimals=fields.required("counter_decimals", wire.integer),
+            instant_order_counter_decimals=fields.optional(
+                "instant_order_counter_decimals", wire.integer
+            ),
+            minimum_order_value=value,
+            minimum_order_currency=currency or name.partition("/")[2],
+            trading_enabled=fields.required("trading", wire.enabled),
+            instant_and_market_orders_enabled=fields.required(
+                "instant_and_market_orders", wire.enabled
+            ),
+            description=fields.optional("description", wire.text) or "",
+        )
+
+
+def _minimum_order(value: Any) -> tuple[Decimal, str]:
+    """``"20.0 USD"`` -> ``(Decimal("20.0"), "USD")``; ``"10"`` -> ``(Decimal("10"), "")``."""
+    number, _, currency = wire.text(value).strip().partition(" ")
+    currency = currency.strip()
+    return wire.decimal(number), wire.currency_code(currency) if currency else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -399,30 +402,27 @@ class Currency:
     available_supply: Decimal | None = None
     deposit_enabled: bool | None = None
     withdrawal_enabled: bool | None = None
-    networks: tuple[Any, ...] = ()
+    # The networks are kept as decoded (objects of an unconfirmed shape): not hashable.
+    networks: tuple[Any, ...] = field(default=(), hash=False)
     raw: Mapping[str, Any] = field(default_factory=wire.empty_mapping, compare=False, repr=False)
 
     @classmethod
     def from_wire(cls, obj: Any) -> Currency:
         """Parse one ``currencies/`` row; unknown fields stay in ``raw``."""
-        try:
-            get = obj.get
-            networks = get("networks")
-            return cls(
-                currency=wire.optional_text(get("currency")),
-                name=wire.optional_text(get("name")),
-                symbol=wire.optional_text(get("symbol")),
-                currency_type=wire.optional_text(get("type")),
-                decimals=wire.optional_integer(get("decimals")),
-                logo=wire.optional_text(get("logo")),
-                available_supply=wire.optional_decimal(get("available_supply")),
-                deposit_enabled=wire.optional_enabled(get("deposit")),
-                withdrawal_enabled=wire.optional_enabled(get("withdrawal")),
-                networks=tuple(networks) if isinstance(networks, list) else (),
-                raw=wire.frozen_raw(obj),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            currency=fields.optional("currency", wire.currency_code),
+            name=fields.optional("name", wire.text),
+            symbol=fields.optional("symbol", wire.text),
+            currency_type=fields.optional("type", wire.text),
+            decimals=fields.optional("decimals", wire.integer),
+            logo=fields.optional("logo", wire.text),
+            available_supply=fields.optional("available_supply", wire.decimal),
+            deposit_enabled=fields.optional("deposit", wire.enabled),
+            withdrawal_enabled=fields.optional("withdrawal", wire.enabled),
+            networks=tuple(fields.optional("networks", wire.array) or ()),
+            raw=fields.raw(),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -437,14 +437,12 @@ class EurUsdRate:
     @classmethod
     def from_wire(cls, obj: Any) -> EurUsdRate:
         """Parse ``{"buy": "1.0812", "sell": "1.0735", ...}``."""
-        try:
-            return cls(
-                buy=wire.decimal(obj["buy"]),
-                sell=wire.decimal(obj["sell"]),
-                raw=wire.frozen_raw(obj),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            buy=fields.required("buy", wire.decimal),
+            sell=fields.required("sell", wire.decimal),
+            raw=fields.raw(),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -464,20 +462,21 @@ class Vasp:
     @classmethod
     def from_wire(cls, obj: Any) -> Vasp:
         """Parse ``{"uuid": ..., "name": ...}``."""
-        try:
-            return cls(
-                uuid=wire.identifier(obj["uuid"]), name=obj["name"], raw=wire.frozen_raw(obj)
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            uuid=fields.required("uuid", wire.identifier),
+            name=fields.required("name", wire.text),
+            raw=fields.raw(),
+        )
 
     @classmethod
     def list_from_wire(cls, obj: Any) -> list[Vasp]:
         """Parse the ``travel_rule/vasps/`` answer: ``{"data": [...], ...}`` or a list."""
-        try:
-            rows = obj if isinstance(obj, list) else obj["data"]
-            if not isinstance(rows, list):
-                raise TypeError(f"'data' must be a list, got {type(rows).__name__}")
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
-        return [cls.from_wire(row) for row in rows]
+        rows = _vasp_rows(obj) if obj.__class__ is list else None
+        if rows is None:
+            rows = wire.Fields(cls, obj).required("data", _vasp_rows)
+        return list(rows)
+
+
+def _vasp_rows(value: Any) -> tuple[Vasp, ...]:
+    return wire.tuple_of(Vasp.from_wire)(value)

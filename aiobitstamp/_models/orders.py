@@ -15,13 +15,13 @@ from . import _wire as wire
 __all__ = [
     "CancelAllResult",
     "CancelOutcome",
-    "ReplacedOrder",
     "CanceledOrder",
     "OpenOrder",
     "OrderFill",
     "OrderPlaced",
     "OrderState",
     "OrderStatus",
+    "ReplacedOrder",
     "Side",
 ]
 
@@ -49,10 +49,20 @@ class Side(enum.Enum):
 
     @classmethod
     def from_wire(cls, value: Any) -> Side:
-        """Parse ``0``/``1`` (int or string); ``"buy"``/``"sell"`` are accepted too."""
-        side = _SIDE_BY_WIRE.get(value) if value.__class__ is not bool else None
+        """Parse ``0``/``1`` (int or string); ``"buy"``/``"sell"`` are accepted too.
+
+        Anything else (``2``, ``True``, ``1.0``, ``"BUY"``) raises
+        :class:`~aiobitstamp.MalformedFieldError`.
+        """
+        # The class test comes first: True == 1 and 1.0 == 1 would find SELL in the table,
+        # and a list cannot be looked up at all.
+        cls_ = value.__class__
+        side = _SIDE_BY_WIRE.get(value) if cls_ is int or cls_ is str else None
         if side is None:
-            raise ValueError(f"unknown side {value!r}; expected 0 (buy) or 1 (sell)")
+            raise wire.MalformedFieldError(
+                f"unknown side: expected 0 (buy) or 1 (sell), got {wire.describe(value)}",
+                model="Side",
+            )
         return side
 
 
@@ -64,12 +74,6 @@ _SIDE_BY_WIRE: dict[Any, Side] = {
     "1": Side.SELL,
     "sell": Side.SELL,
 }
-
-
-def _opt_side(value: Any) -> Side | None:
-    if value is None or value == "":
-        return None
-    return Side.from_wire(value)
 
 
 class OrderState(enum.Enum):
@@ -87,10 +91,23 @@ class OrderState(enum.Enum):
         """True when the order can no longer trade (finished, expired or canceled)."""
         return self in (OrderState.FINISHED, OrderState.EXPIRED, OrderState.CANCELED)
 
+    @classmethod
+    def from_wire(cls, value: Any) -> OrderState:
+        """Parse the exact wire string (``"Open"``, ``"Cancel pending"``, ...)."""
+        state = _STATE_BY_WIRE.get(value) if value.__class__ is str else None
+        if state is None:
+            raise wire.MalformedFieldError(
+                f"unknown order status: got {wire.describe(value)}", model="OrderState"
+            )
+        return state
 
-def _market_of(obj: Any) -> str | None:
+
+_STATE_BY_WIRE = {state.value: state for state in OrderState}
+
+
+def _market_of(fields: wire.Fields) -> str | None:
     # "market" is the current name; "currency_pair" the deprecated one still sent alongside.
-    return wire.optional_text(obj.get("market") or obj.get("currency_pair"))
+    return fields.optional("market", wire.text) or fields.optional("currency_pair", wire.text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,18 +165,16 @@ class OrderPlaced:
     @classmethod
     def from_wire(cls, obj: Any) -> OrderPlaced:
         """Parse ``{id, datetime, type, price, amount, client_order_id?, market?}``."""
-        try:
-            return cls(
-                id=wire.identifier(obj["id"]),
-                created_at=wire.utc_datetime(obj["datetime"]),
-                side=Side.from_wire(obj["type"]),
-                price=wire.decimal(obj["price"]),
-                amount=wire.decimal(obj["amount"]),
-                client_order_id=wire.optional_identifier(obj.get("client_order_id")),
-                market=_market_of(obj),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            id=fields.required("id", wire.identifier),
+            created_at=fields.required("datetime", wire.utc_datetime),
+            side=fields.required("type", Side.from_wire),
+            price=fields.required("price", wire.decimal),
+            amount=fields.required("amount", wire.decimal),
+            client_order_id=fields.optional("client_order_id", wire.text),
+            market=_market_of(fields),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,21 +195,18 @@ class OpenOrder:
     @classmethod
     def from_wire(cls, obj: Any) -> OpenOrder:
         """Parse one open order."""
-        try:
-            get = obj.get
-            return cls(
-                id=wire.identifier(obj["id"]),
-                created_at=wire.utc_datetime(obj["datetime"]),
-                side=Side.from_wire(obj["type"]),
-                price=wire.decimal(obj["price"]),
-                amount=wire.decimal(obj["amount"]),
-                amount_at_create=wire.optional_decimal(get("amount_at_create")),
-                limit_price=wire.optional_decimal(get("limit_price")),
-                market=_market_of(obj),
-                client_order_id=wire.optional_identifier(get("client_order_id")),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            id=fields.required("id", wire.identifier),
+            created_at=fields.required("datetime", wire.utc_datetime),
+            side=fields.required("type", Side.from_wire),
+            price=fields.required("price", wire.decimal),
+            amount=fields.required("amount", wire.decimal),
+            amount_at_create=fields.optional("amount_at_create", wire.decimal),
+            limit_price=fields.optional("limit_price", wire.decimal),
+            market=_market_of(fields),
+            client_order_id=fields.optional("client_order_id", wire.text),
+        )
 
 
 # Keys of an order_status transaction that are not per-currency amounts.
@@ -233,25 +245,26 @@ class OrderFill:
     @classmethod
     def from_wire(cls, obj: Any, market: str | None = None) -> OrderFill:
         """Parse one fill; ``market`` (``"BTC/USD"``) names the base and counter keys."""
-        try:
-            amounts = {
-                key.lower(): wire.decimal(value)
-                for key, value in obj.items()
-                if key not in _FILL_FIELDS and key.isalpha() and value is not None
-            }
-            base, counter = _market_currencies(market)
-            return cls(
-                id=wire.identifier(obj["tid"]),
-                timestamp=wire.utc_datetime(obj["datetime"]),
-                price=wire.decimal(obj["price"]),
-                fee=wire.decimal(obj["fee"]),
-                base_amount=amounts.get(base) if base else None,
-                counter_amount=amounts.get(counter) if counter else None,
-                transaction_type=wire.optional_integer(obj.get("type")),
-                amounts=MappingProxyType(amounts),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        amounts: dict[str, Decimal] = {}
+        for key in obj:
+            # Currency columns are the keys made of letters only ("btc", "usd"); the rate
+            # column ("btc_usd") and the named fields are not amounts.
+            if key not in _FILL_FIELDS and key.isascii() and key.isalpha():
+                amount = fields.optional(key, wire.decimal)
+                if amount is not None:
+                    amounts[key.lower()] = amount
+        base, counter = _market_currencies(market)
+        return cls(
+            id=fields.required("tid", wire.identifier),
+            timestamp=fields.required("datetime", wire.utc_datetime),
+            price=fields.required("price", wire.decimal),
+            fee=fields.required("fee", wire.decimal),
+            base_amount=amounts.get(base) if base else None,
+            counter_amount=amounts.get(counter) if counter else None,
+            transaction_type=fields.optional("type", wire.integer),
+            amounts=MappingProxyType(amounts),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,29 +287,30 @@ class OrderStatus:
     @classmethod
     def from_wire(cls, obj: Any) -> OrderStatus:
         """Parse the order and its fills."""
-        try:
-            get = obj.get
-            market = _market_of(obj)
-            fills = get("transactions") or ()
-            return cls(
-                id=wire.identifier(obj["id"]),
-                status=OrderState(obj["status"]),
-                created_at=wire.optional_utc_datetime(get("datetime")),
-                side=_opt_side(get("type")),
-                market=market,
-                amount_remaining=wire.optional_decimal(get("amount_remaining")),
-                client_order_id=wire.optional_identifier(get("client_order_id")),
-                transactions=tuple(OrderFill.from_wire(fill, market) for fill in fills),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        market = _market_of(fields)
+
+        def fill(row: Any) -> OrderFill:
+            return OrderFill.from_wire(row, market)
+
+        return cls(
+            id=fields.required("id", wire.identifier),
+            status=fields.required("status", OrderState.from_wire),
+            created_at=fields.optional("datetime", wire.utc_datetime),
+            side=fields.optional("type", Side.from_wire),
+            market=market,
+            amount_remaining=fields.optional("amount_remaining", wire.decimal),
+            client_order_id=fields.optional("client_order_id", wire.text),
+            transactions=fields.optional("transactions", wire.tuple_of(fill)) or (),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CanceledOrder:
     """The ``cancel_order/`` answer, and each entry of ``cancel_all_orders/``.
 
-    These answers carry JSON numbers, not strings; they are converted exactly.
+    These answers carry JSON numbers, not strings: decode them with
+    :func:`~aiobitstamp._json.loads_exact` and they are kept exactly (a ``float`` is refused).
     """
 
     id: str
@@ -322,16 +336,14 @@ class CanceledOrder:
     @classmethod
     def from_wire(cls, obj: Any) -> CanceledOrder:
         """Parse ``{id, amount, price, type, market?/currency_pair?}``."""
-        try:
-            return cls(
-                id=wire.identifier(obj["id"]),
-                price=wire.decimal(obj["price"]),
-                amount=wire.decimal(obj["amount"]),
-                side=Side.from_wire(obj["type"]),
-                market=_market_of(obj),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            id=fields.required("id", wire.identifier),
+            price=fields.required("price", wire.decimal),
+            amount=fields.required("amount", wire.decimal),
+            side=fields.required("type", Side.from_wire),
+            market=_market_of(fields),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,13 +357,11 @@ class CancelAllResult:
     @classmethod
     def from_wire(cls, obj: Any) -> CancelAllResult:
         """Parse ``{canceled: [...], success: true}``."""
-        try:
-            return cls(
-                canceled=tuple(map(CanceledOrder.from_wire, obj["canceled"])),
-                success=obj["success"] is True,
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            canceled=fields.required("canceled", wire.tuple_of(CanceledOrder.from_wire)),
+            success=fields.required("success", wire.boolean),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -374,23 +384,19 @@ class ReplacedOrder:
     def from_wire(cls, obj: Any) -> ReplacedOrder:
         """Parse ``{order_id, order_type, market, amount, price, datetime, orig_order_id,
         orig_client_order_id, status}`` (the fact sheet, section c)."""
-        try:
-            get = obj.get
-            status = get("status")
-            return cls(
-                id=wire.identifier(obj["order_id"]),
-                side=None if get("order_type") is None else Side.from_wire(obj["order_type"]),
-                market=_market_of(obj),
-                amount=wire.decimal(obj["amount"]),
-                price=wire.decimal(obj["price"]),
-                created_at=wire.optional_utc_datetime(get("datetime")),
-                orig_order_id=wire.optional_identifier(get("orig_order_id")),
-                orig_client_order_id=wire.optional_identifier(get("orig_client_order_id")),
-                client_order_id=wire.optional_identifier(get("client_order_id")),
-                status=None if status is None else OrderState(status),
-            )
-        except wire.PARSE_ERRORS as exc:
-            wire.malformed(cls, exc)
+        fields = wire.Fields(cls, obj)
+        return cls(
+            id=fields.required("order_id", wire.identifier),
+            side=fields.optional("order_type", Side.from_wire),
+            market=_market_of(fields),
+            amount=fields.required("amount", wire.decimal),
+            price=fields.required("price", wire.decimal),
+            created_at=fields.optional("datetime", wire.utc_datetime),
+            orig_order_id=fields.optional("orig_order_id", wire.identifier),
+            orig_client_order_id=fields.optional("orig_client_order_id", wire.text),
+            client_order_id=fields.optional("client_order_id", wire.text),
+            status=fields.optional("status", OrderState.from_wire),
+        )
 
     @classmethod
     def from_status(cls, status: OrderStatus, form: Mapping[str, str]) -> ReplacedOrder:
