@@ -232,8 +232,13 @@ def sign_request(
 def response_signature(
     credentials: Credentials, nonce: str, timestamp: str, content_type: str, body: bytes
 ) -> str:
-    """The ``X-Server-Auth-Signature`` the exchange computes for a response."""
-    return credentials.hexdigest(f"{nonce}{timestamp}{content_type}".encode() + body)
+    """The ``X-Server-Auth-Signature`` the exchange computes for a response.
+
+    ``content_type`` is the header as aiohttp decodes it (UTF-8, undecodable bytes kept
+    as surrogate escapes), so encoding it back the same way gives the bytes that were signed.
+    """
+    head = f"{nonce}{timestamp}{content_type}".encode("utf-8", "surrogateescape")
+    return credentials.hexdigest(head + body)
 
 
 def verify_response_signature(
@@ -250,7 +255,10 @@ def verify_response_signature(
     """
     if signature.__class__ is not str or not signature.isascii():
         return False
-    expected = response_signature(credentials, nonce, timestamp, content_type, body)
+    try:
+        expected = response_signature(credentials, nonce, timestamp, content_type, body)
+    except UnicodeEncodeError:  # a Content-Type no server could have sent, nor signed
+        return False
     return hmac.compare_digest(expected.encode(), signature.lower().encode())
 
 

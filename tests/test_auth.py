@@ -286,3 +286,15 @@ def test_any_signature_header_is_a_mismatch_not_an_error(header: object) -> None
 def test_clock_offset_from_any_date_header_is_a_number_or_none(header: object) -> None:
     offset = clock_offset_from_date(header, 0.0, 0.0)  # type: ignore[arg-type]
     assert offset is None or isinstance(offset, float)
+
+
+def test_a_content_type_with_undecodable_bytes_is_checked_not_raised() -> None:
+    # aiohttp decodes header bytes as UTF-8 with surrogate escapes; the server signed the bytes.
+    raw = b"application/json; charset=\xff"
+    header = raw.decode("utf-8", "surrogateescape")
+    message = b"nonce1700000000000" + raw + b"{}"
+    signature = hmac.new(VECTORS["secret"].encode(), message, hashlib.sha256).hexdigest()
+    args = ("nonce", "1700000000000")
+    assert verify_response_signature(CREDENTIALS, signature, *args, header, b"{}") is True
+    # A lone surrogate that no byte decodes to: a mismatch, not a UnicodeEncodeError.
+    assert verify_response_signature(CREDENTIALS, signature, *args, "\ud800", b"{}") is False
