@@ -572,3 +572,20 @@ def test_replaced_order_recorded() -> None:
     assert order.created_at == datetime(2025, 10, 17, 14, 23, 1, 725000, tzinfo=timezone.utc)
     assert order.price == Decimal("37600") and order.amount == Decimal("0.01000000")
     assert order.status is _models.OrderState.OPEN and order.side is _models.Side.BUY
+
+
+def test_json_number_columns_of_user_transactions_are_exact() -> None:
+    # "usd": 0, "btc": 0.003, "btc_usd": 37500.0 as JSON numbers, decoded exactly.
+    first, second, third = (
+        _models.UserTransaction.from_wire(row) for row in one("user_transactions.json")
+    )
+    assert first.amounts == {"usd": Decimal("-112.50"), "btc": Decimal("0.003"), "eur": 0}
+    assert str(first.amounts["btc"]) == "0.003" and str(first.rates["btc_usd"]) == "37500.0"
+    assert first.order_id == "1713462436651008"
+    assert str(second.amounts["usd"]) == "0.0"
+    assert third.rates == {"eth_usdt": Decimal("2050.5")}
+    # The same answer decoded by orjson holds floats, refused rather than rounded.
+    with pytest.raises(MalformedFieldError, match="UserTransaction"):
+        _models.UserTransaction.from_wire(
+            orjson.loads((DATA / "user_transactions.json").read_bytes())[0]
+        )
