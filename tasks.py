@@ -36,7 +36,7 @@ def ensure_environment() -> None:
             sys.exit("could not create .venv: on Debian/Ubuntu, apt-get install python3-venv")
     print("installing aiobitstamp and its dev tools into .venv ...", flush=True)
     run(str(BIN / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip")
-    run(str(BIN / "python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]")
+    run(str(BIN / "python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev,cli]")
     STAMP.touch()
 
 

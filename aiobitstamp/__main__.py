@@ -1,4 +1,4 @@
-"""``python -m aiobitstamp demo`` is ``aiobitstamp demo``."""
+"""``python -m aiobitstamp ...`` is ``aiobitstamp ...``."""
 
 import sys
 
