@@ -346,7 +346,11 @@ class Pipeline:
                 self._record(method, path, lane, attempt, response, queued, started, None)
             try:
                 return parse(result)
-            except BitstampError:
+            except BitstampError as error:
+                # A parser knows the field, not the request: say where the answer came from.
+                error.status = error.status or response.status
+                error.method = error.method or method
+                error.path = error.path or path
                 raise
             except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:
                 raise UnexpectedResponseError(

@@ -87,18 +87,22 @@ def _routes() -> Iterator[Route]:
     def get(name: str, template: str, **options: object) -> Route:
         return Route(name, "GET", template, public, False, read, "", **options)  # type: ignore[arg-type]
 
+    # Private answers are decoded digit-exact unless the sources say every number in them
+    # is a string: a JSON number there (ids, amounts, fees) must not pass through a float.
     def post(
         name: str,
         template: str,
         lane: Lane,
         repeat: Repeat,
         permission: str,
+        exact_numbers: bool = True,
         **options: object,
     ) -> Route:
-        return Route(name, "POST", template, lane, True, repeat, permission, **options)  # type: ignore[arg-type]
+        flags = {"exact_numbers": exact_numbers, **options}
+        return Route(name, "POST", template, lane, True, repeat, permission, **flags)  # type: ignore[arg-type]
 
     def signed_get(name: str, template: str, permission: str) -> Route:
-        return Route(name, "GET", template, private, True, read, permission)
+        return Route(name, "GET", template, private, True, read, permission, True)
 
     # -- public market data --------------------------------------------------------------
     yield get("ticker", "ticker/{market_symbol}/")
@@ -109,29 +113,32 @@ def _routes() -> Iterator[Route]:
     yield get("ohlc", "ohlc/{market_symbol}/")
     yield get("markets", "markets/")
     yield get("trading_pairs_info", "trading-pairs-info/")
-    yield get("currencies", "currencies/")
+    # Its fee and minimum fields are numbers in some captures.
+    yield get("currencies", "currencies/", exact_numbers=True)
     yield get("eur_usd", "eur_usd/")
     yield get("travel_rule_vasps", "travel_rule/vasps/")
     yield get("funding_rate", "funding_rate/{market_symbol}/")
     yield get("funding_rate_history", "funding_rate_history/{market_symbol}/")
 
     # -- account ------------------------------------------------------------------------
-    yield post("account_balances", "account_balances/", private, read, "account_balances")
-    yield post("account_balance", "account_balances/{currency}/", private, read, "account_balances")
+    # Balances, tokens and open orders: strings throughout (fact sheet, sections c and g).
+    yield post("account_balances", "account_balances/", private, read, "account_balances", False)
+    yield post(
+        "account_balance", "account_balances/{currency}/", private, read, "account_balances", False
+    )
     yield post("trading_fees", "fees/trading/", private, read, "trading_fees")
     yield post("trading_fee", "fees/trading/{market_symbol}/", private, read, "trading_fees")
     yield post("withdrawal_fees", "fees/withdrawal/", private, read, "withdrawal_fees")
     yield post("withdrawal_fee", "fees/withdrawal/{currency}/", private, read, "withdrawal_fees")
     # GEN lists GET, JKorf sends POST (fact sheet, section a): POST by default, switchable.
     yield post("my_markets", "my_markets/", private, read, "my_markets", verb_disputed=True)
-    yield post("websockets_token", "websockets_token/", private, read, "websockets_token")
+    yield post("websockets_token", "websockets_token/", private, read, "websockets_token", False)
     yield post(
         "user_transactions",
         "user_transactions/",
         private,
         read,
         "user_transactions",
-        exact_numbers=True,
     )
     yield post(
         "user_transactions_for_market",
@@ -139,7 +146,6 @@ def _routes() -> Iterator[Route]:
         private,
         read,
         "user_transactions",
-        exact_numbers=True,
     )
     yield post(
         "crypto_transactions",
@@ -147,7 +153,6 @@ def _routes() -> Iterator[Route]:
         private,
         read,
         "crypto_transactions",
-        exact_numbers=True,
     )
     # The kill switch jumps every queue, and repeating it is harmless.
     yield post(
@@ -180,7 +185,7 @@ def _routes() -> Iterator[Route]:
             f"{side}_instant_order",
             exact_numbers=True,
         )
-    yield post("replace_order", "replace_order/", place, order, "replace_order", exact_numbers=True)
+    yield post("replace_order", "replace_order/", place, order, "replace_order")
     yield post(
         "cancel_order", "cancel_order/", cancel_lane, cancel, "cancel_order", exact_numbers=True
     )
@@ -190,7 +195,6 @@ def _routes() -> Iterator[Route]:
         cancel_lane,
         cancel,
         "cancel_all_orders",
-        exact_numbers=True,
     )
     yield post(
         "cancel_all_orders_for_market",
@@ -198,21 +202,24 @@ def _routes() -> Iterator[Route]:
         cancel_lane,
         cancel,
         "cancel_all_orders",
-        exact_numbers=True,
     )
-    yield post("open_orders", "open_orders/", private, read, "open_orders")
+    yield post("open_orders", "open_orders/", private, read, "open_orders", False)
     yield post(
-        "open_orders_for_market", "open_orders/{market_symbol}/", private, read, "open_orders"
+        "open_orders_for_market",
+        "open_orders/{market_symbol}/",
+        private,
+        read,
+        "open_orders",
+        False,
     )
-    yield post("order_status", "order_status/", private, read, "order_status", exact_numbers=True)
-    yield post("order_data", "order_data/", private, read, "order_status", exact_numbers=True)
+    yield post("order_status", "order_status/", private, read, "order_status")
+    yield post("order_data", "order_data/", private, read, "order_status")
     yield post(
         "account_order_data",
         "account_order_data/",
         private,
         read,
         "order_status",
-        exact_numbers=True,
     )
 
     # -- funding: deposits, withdrawals, transfers, instant convert ------------------------

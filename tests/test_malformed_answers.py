@@ -402,22 +402,7 @@ def check(parse: Callable[[Any], Any], payload: Any, what: str) -> bool:
 # Defects found by this file in modules of other areas, reported to their owners. Each is
 # a strict xfail: the day it is fixed, the test says so and the entry must go.
 _ENUM_TYPE_ERROR = "raises a bare TypeError/ValueError for a value that is not a code"
-KNOWN_DEFECTS: dict[str, tuple[str, frozenset[str]]] = {
-    "TransactionType": (
-        f"transactions.py: TransactionType.from_wire {_ENUM_TYPE_ERROR}",
-        frozenset({"top", "sweep", "any", "path"}),
-    ),
-    "Rows[TransactionType]": (f"transactions.py: {_ENUM_TYPE_ERROR}", frozenset({"top"})),
-    "WithdrawalStatus": (
-        f"funding.py: WithdrawalStatus.from_wire {_ENUM_TYPE_ERROR}",
-        frozenset({"top", "sweep", "any", "path"}),
-    ),
-    "Rows[WithdrawalStatus]": (f"funding.py: {_ENUM_TYPE_ERROR}", frozenset({"top"})),
-    "UserTransaction": (
-        "transactions.py: _amount accepts any Decimal (1E+999999), whose arithmetic overflows",
-        frozenset({"sweep"}),
-    ),
-}
+KNOWN_DEFECTS: dict[str, tuple[str, frozenset[str]]] = {}
 
 
 def cases(names: list[str], test: str) -> list[Any]:

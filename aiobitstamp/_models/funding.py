@@ -91,7 +91,10 @@ class WithdrawalStatus(enum.Enum):
     @classmethod
     def from_wire(cls, value: Any) -> WithdrawalStatus:
         """Parse the code, sent as a number or a digit string."""
-        return cls(_count(value))
+        try:
+            return cls(_count(value))
+        except (TypeError, ValueError) as exc:
+            wire.malformed(cls, exc)
 
     @property
     def is_final(self) -> bool:

@@ -89,8 +89,8 @@ class TransactionType(_OpenEnum):
         """An int or a string of ASCII digits (the spec says string, servers send both)."""
         if value.__class__ is str and _DIGITS.fullmatch(value):
             value = int(value)
-        if value.__class__ is not int:
-            raise TypeError(f"type: expected a transaction code, got {type(value).__name__}")
+        if value.__class__ is not int or not cls._accepts(value):
+            wire.malformed(cls, "expected a transaction code (a small non-negative integer)")
         return cls(value)
 
 
@@ -159,12 +159,12 @@ def _amount(value: Any) -> Decimal | None:
     """The exact Decimal of a JSON number or a plain numeric string; None for anything else
     (null, booleans, words), which is then not a currency column."""
     cls = value.__class__
-    if cls is Decimal:
-        return value if value.is_finite() else None
-    if cls is int or cls is float:
+    if cls is Decimal or cls is int or cls is float:
+        # wire.decimal refuses floats (already rounded) and absurd magnitudes, whose
+        # arithmetic would overflow later in the caller's code.
         return wire.decimal(value)
     if cls is str and len(value) <= _MAX_NUMBER_TEXT and _NUMBER_TEXT.fullmatch(value):
-        return Decimal(value)
+        return wire.decimal(value)
     return None
 
 

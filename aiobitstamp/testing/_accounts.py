@@ -208,7 +208,10 @@ class FakeAccount:
             self.set_balance(currency, amount)
 
     def __repr__(self) -> str:
-        return f"FakeAccount(api_key={self.api_key!r}, user_id={self.user_id})"
+        # Safe on a half-built account too: tracebacks that print locals call this.
+        credentials = getattr(self, "credentials", None)
+        key = credentials.api_key if credentials is not None else None
+        return f"FakeAccount(api_key={key!r}, user_id={getattr(self, 'user_id', None)})"
 
     @property
     def api_key(self) -> str:
