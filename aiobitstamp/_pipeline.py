@@ -35,7 +35,7 @@ from ._exceptions import (
     is_error_payload,
 )
 from ._json import loads, loads_exact
-from ._limiter import Lane, Limiter
+from ._limiter import Lane, Limiter, LimiterHandle
 from ._retry import Action, RetryPolicy
 from ._routes import Route
 from ._transport import Request, Response, Transport
@@ -114,6 +114,7 @@ class Pipeline:
         "_closing",
         "_credentials",
         "_host",
+        "_handle",
         "_limiter",
         "_loop",
         "_on_request",
@@ -143,6 +144,9 @@ class Pipeline:
     ) -> None:
         self._transport = transport
         self._limiter = limiter
+        # This client's own way into a limiter perhaps shared with others: closing it ends
+        # this client's waiters only.
+        self._handle: LimiterHandle | None = limiter.handle() if limiter is not None else None
         self._credentials = credentials
         self._host = host
         self._root = root
@@ -185,6 +189,8 @@ class Pipeline:
     def close(self) -> None:
         """Refuse new calls and end every call in progress with ``ClientClosedError``."""
         self._closed = True
+        if self._handle is not None:
+            self._handle.close()
         current = asyncio.current_task()
         for task in self._active:
             if task is not current and not task.done():
@@ -282,6 +288,7 @@ class Pipeline:
         url = self._root + path + ("?" + query_string if query_string else "")
         body = urlencode(form).encode() if form else b""
         limiter = self._limiter
+        handle = self._handle
         lane = route.lane
         timed = self._on_request is not None
         clock_corrected = False
@@ -296,7 +303,7 @@ class Pipeline:
             try:
                 if timed:
                     queued = time.perf_counter()
-                async with limiter.slot(lane) if limiter is not None else _NO_LIMIT:
+                async with handle.slot(lane) if handle is not None else _NO_LIMIT:
                     self.check_open()
                     if timed:
                         started = time.perf_counter()
@@ -327,7 +334,7 @@ class Pipeline:
                     self._record(method, path, lane, attempt, response, queued, started, error)
                 if isinstance(error, RateLimitError) and limiter is not None:
                     # Everyone sharing the limit slows down, whether or not this retries.
-                    _report_rejection(limiter, lane, error.retry_after)
+                    await limiter.on_rejection(lane, error.retry_after)
                 decision = self._policy.decide(
                     error, route.repeat, attempt, clock_corrected=clock_corrected
                 )
@@ -416,15 +423,6 @@ class Pipeline:
         elapsed = now - started if started else 0.0
         status = response.status if response is not None else None
         self._on_request(RequestRecord(method, path, lane, attempt, status, waited, elapsed, error))
-
-
-def _report_rejection(limiter: Limiter, lane: Lane, retry_after: float | None) -> None:
-    on_rejection = getattr(limiter, "on_rejection", None)
-    if on_rejection is not None:
-        on_rejection(lane, retry_after)
-    else:  # TODO(limiter): remove once every limiter has on_rejection
-        limiter.record_rejection(lane)
-        limiter.pause(retry_after if retry_after is not None else 1.0)
 
 
 class _Guard:
