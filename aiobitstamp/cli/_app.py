@@ -8,6 +8,7 @@ module holds no business logic.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -97,6 +98,12 @@ class Run:
             asyncio.run(_as_coroutine(main))
         except _Finished:
             raise
+        except BrokenPipeError:
+            # The reader went away (`| head`): it has what it wanted. Python would complain
+            # again when flushing stdout at exit, so point stdout at nothing first.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise _Finished(ExitCode.OK) from None
         except (Exception, KeyboardInterrupt) as error:
             self.fail(error)
 
