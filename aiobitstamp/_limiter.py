@@ -30,7 +30,7 @@ returns the pause it applied; the pause holds every lane of every caller sharing
 
 Halving the limits instead, as TCP halves its window, cost a quarter of the throughput at a
 lowered 1 s limit and halved the 10-minute budget for hours (it recovers 2% per 10
-minutes); cutting to just under what the exchange took keeps 90-98% of its allowance in the
+minutes); cutting to just under what the exchange took keeps 88-98% of its allowance in the
 scenarios of ``tests/test_limiter.py`` with under 2% of requests refused after warm-up.
 
 **Pacing.** The windows let a backlog of thousands go out as one burst of ``count`` at the

@@ -9,7 +9,12 @@ Printed per contender: the most requests the exchange saw in any sliding window 
 limit (must not exceed the limit), accepted requests as a share of what the limits allow
 over the run (a perfect limiter scores 100%), rejections, and the cancel's wait.
 
+Last, pacing: 4,000 requests queued at once at Bitstamp's limits, with and without the
+aiolimiter bucket (``pacing=True``); medians over several runs of the most admissions in
+any 50 ms and of the admissions per second once the first window has passed.
+
     python -m benchmarks limiter [--seconds 75] [--limits 40/1,600/60] [--backlog 5000]
+                                 [--pacing-runs 5] [--pacing-seconds 3]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import bisect
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,8 +118,8 @@ def ccxt_gate(rate_limit_ms: float | None) -> Gate:
     return gate
 
 
-def ours_gate(limits: Limits) -> Gate:
-    limiter = aiobitstamp.SlidingWindowLimiter(limits)
+def ours_gate(limits: Limits, *, pacing: bool = False) -> Gate:
+    limiter = aiobitstamp.SlidingWindowLimiter(limits, pacing=pacing)
     return lambda: limiter.slot(aiobitstamp.Lane.PUBLIC)
 
 
@@ -179,13 +185,18 @@ async def cancel_wait(acquire: Admit, backlog: int, cap: float) -> tuple[float |
 
 def cancel_contenders(limits: Limits, ccxt_ms: float | None) -> dict[str, Admit]:
     """acquire(kind, on_admit) for each contender; only aiobitstamp tells a cancel apart."""
-    limiter = aiobitstamp.SlidingWindowLimiter(limits)
 
-    async def ours(kind: str, on_admit: Callable[[], None]) -> None:
-        lane = aiobitstamp.Lane.CANCEL if kind == "cancel" else aiobitstamp.Lane.PUBLIC
-        async with limiter.slot(lane):
-            on_admit()
-            await asyncio.sleep(0.001)  # the request's round trip
+    def lanes(limiter: aiobitstamp.SlidingWindowLimiter) -> Admit:
+        async def admit(kind: str, on_admit: Callable[[], None]) -> None:
+            lane = aiobitstamp.Lane.CANCEL if kind == "cancel" else aiobitstamp.Lane.PUBLIC
+            async with limiter.slot(lane):
+                on_admit()
+                await asyncio.sleep(0.001)  # the request's round trip
+
+        return admit
+
+    ours = lanes(aiobitstamp.SlidingWindowLimiter(limits))
+    paced = lanes(aiobitstamp.SlidingWindowLimiter(limits, pacing=True))
 
     plain = aiolimiter_gate(limits)
 
@@ -201,7 +212,12 @@ def cancel_contenders(limits: Limits, ccxt_ms: float | None) -> dict[str, Admit]
             on_admit()
             await asyncio.sleep(0.001)
 
-    return {"aiobitstamp": ours, "aiolimiter bucket": bucket, "ccxt throttle": ccxt}
+    return {
+        "aiobitstamp": ours,
+        "aiobitstamp, paced": paced,
+        "aiolimiter bucket": bucket,
+        "ccxt throttle": ccxt,
+    }
 
 
 # -- several processes sharing one limit through Redis --------------------------------------
@@ -323,6 +339,9 @@ def report(outcomes: list[Outcome], limits: Limits, *, header: bool = True) -> N
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.pacing_only:
+        await pacing_rows(args.pacing_runs, args.pacing_seconds)
+        return
     limits = parse_limits(args.limits)
     short_count, short_seconds = min(limits, key=lambda pair: pair[1])
     tight_ms = max(seconds / count for count, seconds in limits) * 1000
@@ -333,6 +352,7 @@ async def run(args: argparse.Namespace) -> None:
     )
     contenders = {
         "aiobitstamp SlidingWindowLimiter": ours_gate(limits),
+        "aiobitstamp, pacing=True": ours_gate(limits, pacing=True),
         "aiolimiter buckets (one per limit)": aiolimiter_gate(limits),
         "ccxt throttle as shipped (75 ms)": ccxt_gate(None),
         f"ccxt throttle tuned ({tight_ms:g} ms)": ccxt_gate(tight_ms),
@@ -356,6 +376,78 @@ async def run(args: argparse.Namespace) -> None:
         waited, ahead = await cancel_wait(acquire, args.backlog, args.cap)
         shown = f"{waited:.3f} s" if waited is not None else f"> {args.cap:g} s"
         print(f"  {name:22} waited {shown:>10}; public requests admitted ahead of it: {ahead}")
+    await pacing_rows(args.pacing_runs, args.pacing_seconds)
+
+
+# -- pacing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Flow:
+    peak_50ms: int  # most admissions in any 50 ms
+    sustained: float  # admissions per second after the first window
+    admitted: int
+
+
+async def backlog_flow(limits: Limits, *, pacing: bool, backlog: int, seconds: float) -> Flow:
+    """Queue ``backlog`` requests at once (each a 10 ms round trip) and watch admissions
+    for ``seconds`` of wall time."""
+    limiter = aiobitstamp.SlidingWindowLimiter(limits, pacing=pacing)
+    admitted: list[float] = []
+
+    async def request() -> None:
+        async with limiter.slot(aiobitstamp.Lane.PUBLIC):
+            admitted.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    start = time.monotonic()
+    tasks = [asyncio.create_task(request()) for _ in range(backlog)]
+    await asyncio.sleep(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    # Whatever the bucket does, the first window of a bursty limiter goes out at once;
+    # the rate that lasts is the one after it.
+    first_window = min(window for _, window in limits)
+    after = [t for t in admitted if start + first_window <= t < start + seconds]
+    return Flow(
+        peak_50ms=max_in_window(admitted, 0.05),
+        sustained=len(after) / (seconds - first_window),
+        admitted=len(admitted),
+    )
+
+
+async def pacing_rows(runs: int, seconds: float, backlog: int = 4000) -> None:
+    limits = aiobitstamp.DEFAULT_RATE_LIMITS
+    print(
+        f"\npacing: {backlog} requests queued at once, limits {limits}, {seconds:g} s each, "
+        f"median of {runs} runs"
+    )
+    flows: dict[bool, list[Flow]] = {False: [], True: []}
+    for _ in range(runs):
+        for pacing in (False, True):  # interleaved, so both see the same machine
+            flows[pacing].append(
+                await backlog_flow(limits, pacing=pacing, backlog=backlog, seconds=seconds)
+            )
+    medians = {
+        pacing: (
+            statistics.median(flow.peak_50ms for flow in runs_),
+            statistics.median(flow.sustained for flow in runs_),
+            statistics.median(flow.admitted for flow in runs_),
+        )
+        for pacing, runs_ in flows.items()
+    }
+    admitted_head = f"admitted in {seconds:g} s"
+    print(f"  {'':22}{'max per 50 ms':>15}{'per s after 1st window':>24}{admitted_head:>20}")
+    for pacing, label in ((False, "windows only"), (True, "pacing=True")):
+        peak, sustained, admitted = medians[pacing]
+        print(f"  {label:22}{peak:>15g}{sustained:>24.1f}{admitted:>20g}")
+    (peak0, rate0, total0), (peak1, rate1, total1) = medians[False], medians[True]
+    print(
+        f"  {'paced / windows only':22}{peak1 / peak0:>15.3f}{rate1 / rate0:>24.3f}"
+        f"{total1 / total0:>20.3f}",
+        flush=True,
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -365,4 +457,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--cap", type=float, default=10.0)
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--pacing-runs", type=int, default=5)
+    parser.add_argument("--pacing-seconds", type=float, default=3.0)
+    parser.add_argument("--pacing-only", action="store_true", help="only the pacing rows")
     asyncio.run(run(parser.parse_args(argv)))

@@ -35,8 +35,8 @@ except ImportError:  # the optional extra is not installed
 
 # After the guard above: without the redis package there is nothing to import.
 from aiobitstamp import Client, Limiter, MockTransport, Request, Response  # noqa: E402
-from aiobitstamp._exceptions import TransportError  # noqa: E402
-from aiobitstamp._limiter import Lane  # noqa: E402
+from aiobitstamp._exceptions import ClientClosedError, TransportError  # noqa: E402
+from aiobitstamp._limiter import Lane, LimiterHandle  # noqa: E402
 from aiobitstamp._redis_limiter import RedisLimiter  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -137,7 +137,9 @@ def held_peak(spans: list[Span], seconds: float) -> int:
     return max_overlap([(admitted, answered + seconds) for admitted, answered in spans])
 
 
-async def timed_request(limiter: Limiter, lane: Lane, hold: float, spans: list[Span]) -> None:
+async def timed_request(
+    limiter: Limiter | LimiterHandle, lane: Lane, hold: float, spans: list[Span]
+) -> None:
     async with limiter.slot(lane):
         admitted = time.time()
         await asyncio.sleep(hold)  # the request on the wire
@@ -568,6 +570,8 @@ async def test_headroom_stats_and_rejections(redis_url: str, key: str) -> None:
         assert limiter.stats[Lane.PLACE].sent == 2
         assert limiter.stats[Lane.PLACE].rejected == 1
         assert limiter.stats[Lane.PUBLIC].sent == 0
+        assert limiter.stats.effective_limits == ((3, 5.0), (5, 60.0))
+        assert limiter.stats.adaptations == 0
     finally:
         await limiter.aclose()
 
@@ -604,7 +608,7 @@ async def test_closes_only_a_client_it_created(redis_url: str, key: str) -> None
         await limiter.aclose()
         await limiter.aclose()  # idempotent
         assert await shared.ping()  # still ours, still open
-        with pytest.raises(RuntimeError, match="closed"):
+        with pytest.raises(ClientClosedError, match="closed"):
             await limiter.slot(Lane.PUBLIC).__aenter__()
     finally:
         await shared.aclose()
@@ -634,6 +638,153 @@ async def test_unreachable_redis_fails_the_request_instead_of_admitting_it() -> 
         assert limiter.in_flight == 0
     finally:
         await limiter.aclose()
+
+
+# -- closing ------------------------------------------------------------------------------
+
+
+async def test_aclose_ends_queued_callers_with_client_closed_error(
+    redis_url: str, key: str
+) -> None:
+    limiter = Watched(redis_url, key=key, limits=((1, 5.0),))
+    holder = limiter.slot(Lane.PUBLIC)
+    await holder.__aenter__()  # the only slot, for five seconds at least
+    queued = [asyncio.create_task(limiter.slot(Lane(i % 4)).__aenter__()) for i in range(10)]
+    await limiter.wait_enqueued(10)
+    started = time.monotonic()
+    await limiter.aclose()
+    results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 5.0)
+    assert time.monotonic() - started < 1.0
+    assert all(type(result) is ClientClosedError for result in results), results
+    with pytest.raises(ClientClosedError):
+        await limiter.slot(Lane.CANCEL).__aenter__()
+    await holder.__aexit__(None, None, None)  # closed Redis client: the lease frees it
+    assert limiter.in_flight == 0
+    assert await limiter.headroom() == (0,)  # a closed limiter admits nothing
+
+
+async def test_closing_a_handle_ends_only_its_own_waiters(redis_url: str, key: str) -> None:
+    limiter = Watched(redis_url, key=key, limits=((1, 0.3),))
+    mine, theirs = limiter.handle(), limiter.handle()
+    spans: list[Span] = []
+    try:
+        async with limiter.slot(Lane.PUBLIC):
+            pass
+        ours = [asyncio.create_task(mine.slot(Lane.CANCEL).__aenter__()) for _ in range(3)]
+        others = [
+            asyncio.create_task(timed_request(theirs, Lane.PUBLIC, 0.0, spans)) for _ in range(2)
+        ]
+        await limiter.wait_enqueued(5)
+        mine.close()
+        results = await asyncio.wait_for(asyncio.gather(*ours, return_exceptions=True), 1.0)
+        assert all(type(result) is ClientClosedError for result in results), results
+        with pytest.raises(ClientClosedError):
+            await mine.slot(Lane.CANCEL).__aenter__()
+        await asyncio.wait_for(asyncio.gather(*others), 5.0)
+        assert len(spans) == 2  # the other client's calls went on through the shared limit
+        assert limiter.in_flight == 0
+    finally:
+        await limiter.aclose()
+
+
+async def test_redis_failing_under_queued_callers_stays_in_the_error_tree(
+    redis_url: str, key: str
+) -> None:
+    proxy = HoldingProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
+    limiter = Watched(await proxy.start(), key=key, limits=((1, 0.5),))
+    try:
+        async with limiter.slot(Lane.PUBLIC):
+            pass
+        queued = [asyncio.create_task(limiter.slot(Lane.PUBLIC).__aenter__()) for _ in range(3)]
+        await limiter.wait_enqueued(3)
+        await proxy.aclose()  # Redis is gone before the window frees
+        results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 10.0)
+        for result in results:
+            assert isinstance(result, TransportError), result
+            assert isinstance(result.__cause__, aioredis.ConnectionError)
+            assert result.retry_safe
+        with pytest.raises(TransportError):
+            await limiter.headroom()
+        # A rejection still pauses this process, without raising for Redis.
+        assert await limiter.on_rejection(Lane.PUBLIC, None) == pytest.approx(0.5, abs=0.05)
+    finally:
+        await limiter.aclose()
+
+
+# -- back-off shared through Redis ---------------------------------------------------------
+
+
+async def test_a_rejection_pauses_and_lowers_the_limit_for_every_process(
+    redis_url: str, key: str
+) -> None:
+    limits = ((10, 0.5),)
+    rejected = RedisLimiter(redis_url, key=key, limits=limits)
+    other = RedisLimiter(redis_url, key=key, limits=limits)
+    try:
+        for index in range(10):
+            async with rejected.slot(Lane.PUBLIC):
+                pass
+            if index == 0:
+                oldest = time.time()  # counts until oldest + 0.5
+        released = time.time()
+        first = await rejected.on_rejection(Lane.PUBLIC, None)
+        # Until the oldest of the ten leaves the window (not a few milliseconds).
+        assert first == pytest.approx(oldest + 0.5 - released, abs=0.05)
+        await rejected.on_rejection(Lane.PUBLIC, None)
+        assert rejected.stats.adaptations == 1
+        # 90% of what the exchange took: ten counted, two of them refused.
+        assert rejected.stats.effective_limits == ((7, 0.5),)
+        assert await other.headroom() == (0,)  # paused for every process
+        spans: list[Span] = []
+        await asyncio.wait_for(timed_request(other, Lane.CANCEL, 0.0, spans), 3.0)
+        assert spans[0][0] >= oldest + 0.5
+        assert other.stats.effective_limits[0][0] in (7, 8)  # learned from Redis
+        assert other.stats.adaptations == 1
+        # Once the ten have left, the lowered count holds for everyone (one slot is
+        # other's own request; a recovery step of 1 may have come since the pause ended).
+        await asyncio.sleep(max(0.0, released + 0.55 - time.time()))
+        assert (await other.headroom())[0] in (6, 7)
+    finally:
+        await rejected.aclose()
+        await other.aclose()
+
+
+async def test_retry_after_is_shared_in_full(redis_url: str, key: str) -> None:
+    limits = ((100, 1.0),)
+    rejected = RedisLimiter(redis_url, key=key, limits=limits)
+    other = RedisLimiter(redis_url, key=key, limits=limits)
+    try:
+        await other.headroom()
+        told = time.time()
+        assert await rejected.on_rejection(Lane.PUBLIC, 0.6) == pytest.approx(0.6, abs=0.05)
+        spans: list[Span] = []
+        await asyncio.wait_for(timed_request(other, Lane.CANCEL, 0.0, spans), 3.0)
+    finally:
+        await rejected.aclose()
+        await other.aclose()
+    assert 0.6 <= spans[0][0] - told < 0.6 + 0.2
+
+
+async def test_simultaneous_rejections_in_several_processes_adapt_once(
+    redis_url: str, key: str
+) -> None:
+    limits = ((20, 1.0),)
+    limiters = [RedisLimiter(redis_url, key=key, limits=limits) for _ in range(4)]
+    try:
+        for _ in range(20):
+            async with limiters[0].slot(Lane.PUBLIC):
+                pass
+        # Four processes told at once: their decisions must not overwrite one another.
+        await asyncio.gather(*(limiter.on_rejection(Lane.PUBLIC, None) for limiter in limiters))
+        witness = limiters[0]
+        await asyncio.sleep(1.0)
+        async with witness.slot(Lane.PUBLIC):
+            pass
+        assert witness.stats.adaptations == 1
+        assert witness.stats.effective_limits[0][0] < 20
+    finally:
+        for limiter in limiters:
+            await limiter.aclose()
 
 
 # -- four processes, one key, against the emulator --------------------------------------
