@@ -43,7 +43,16 @@ from ._exceptions import (
     UnexpectedResponseError,
     UnknownMarketError,
 )
-from ._limiter import DEFAULT_RATE_LIMITS, Lane, LaneStats, Limiter, SlidingWindowLimiter
+from ._limiter import (
+    DEFAULT_RATE_LIMITS,
+    Backoff,
+    Lane,
+    LaneStats,
+    Limiter,
+    LimiterHandle,
+    LimiterStats,
+    SlidingWindowLimiter,
+)
 from ._models import (
     AccountMarket,
     Balance,
@@ -134,6 +143,7 @@ __all__ = [
     "AccountSuspendedError",
     "AiohttpTransport",
     "AuthenticationError",
+    "Backoff",
     "BadRequestError",
     "Balance",
     "BankWithdrawalStatus",
@@ -177,6 +187,8 @@ __all__ = [
     "Lane",
     "LaneStats",
     "Limiter",
+    "LimiterHandle",
+    "LimiterStats",
     "MalformedFieldError",
     "Market",
     "MarketNotFoundError",
