@@ -296,10 +296,8 @@ class OrdersAPI(ApiBase):
         price_value = params.decimal_value("price", price, decimals=price_decimals)
         if market is not None:
             _check_minimum(market, amount_value * price_value)
-        form = {
-            "amount": params.decimal_param("amount", amount_value),
-            "price": params.decimal_param("price", price_value),
-        }
+        # decimal_value has checked both; their plain text is the wire form.
+        form = {"amount": format(amount_value, "f"), "price": format(price_value, "f")}
         form.update(chosen.form(price_decimals, side, price_value))
         return await self._place(
             f"{side.value}_limit", symbol, form, client_order_id, side, amount_value, price_value
@@ -311,7 +309,7 @@ class OrdersAPI(ApiBase):
         symbol, market = await self._tradable(pair, instant=True)
         decimals = market.base_decimals if market else None
         amount_value = params.decimal_value("amount", amount, decimals=decimals)
-        form = {"amount": params.decimal_param("amount", amount_value)}
+        form = {"amount": format(amount_value, "f")}
         return await self._place(
             f"{side.value}_market", symbol, form, client_order_id, side, amount_value
         )
