@@ -140,3 +140,51 @@ def assert_no_secret_printed() -> None:
     for text in OUTPUTS:
         for secret in SECRETS:
             assert secret not in text, f"a secret was printed: {text[:200]!r}"
+
+
+# -- redis-server ---------------------------------------------------------------------------
+
+REQUIRE_REDIS = os.environ.get("AIOBITSTAMP_REQUIRE_REDIS") == "1"
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path) -> Iterator[str]:
+    """A scratch redis-server on a free loopback port: its URL. Skips the test when
+    redis-server is missing, unless AIOBITSTAMP_REQUIRE_REDIS=1 (CI), where it fails."""
+    import shutil
+    import socket
+    import time
+
+    import pytest
+
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if REQUIRE_REDIS:
+            pytest.fail("AIOBITSTAMP_REQUIRE_REDIS=1 but redis-server is not on PATH")
+        pytest.skip("redis-server is not on PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = directory / "redis.log"
+    arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with log.open("wb") as output:
+        server = subprocess.Popen([executable, *arguments], stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + _GUARD
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"redis-server exited: {log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1.0) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(64).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not answer PING: {log.read_text()}")
+            time.sleep(0.01)  # polling a port that is not open yet
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.kill()
+        server.wait()

@@ -368,7 +368,7 @@ def _choose(run: Run, fmt: str | None, out: Path | None) -> _export.Format:
     type=POSITIVE,
     default=64.0,
     show_default=True,
-    help="Start a new file past this size (MB).",
+    help="Start a new file past this much data (MB, before compression).",
 )
 @click.option(
     "--rotate-minutes",

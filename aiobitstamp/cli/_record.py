@@ -26,6 +26,7 @@ sends, so nothing already written is written twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import signal
 import time
@@ -48,6 +49,7 @@ from ._sinks import GAP_EVENT, Record, RecordSink, SinkSpec, open_sink
 __all__ = ["Recorder", "record", "trade_data"]
 
 _TRADE_WINDOWS = ("minute", "hour", "day")
+_RECENT = 4096  # frames per channel remembered to drop a handover's repeats
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -94,13 +96,23 @@ def _trade_id(record: Record) -> int | None:
 
 
 class _FrameTap:
-    """One channel's frames, as the hub hands them over."""
+    """One channel's frames, as the hub hands them over.
 
-    __slots__ = ("_name", "_recorder")
+    A frame identical to one of the last ``_RECENT`` of its channel is dropped: on the
+    lossless channels (order events, diffs, private ones) the exchange never sends the
+    same message twice, so a repeat can only come from two connections overlapping during
+    a handover. Full-book snapshots may legitimately repeat and are kept as sent.
+    """
+
+    __slots__ = ("_last_micro", "_name", "_recent", "_recent_order", "_recorder")
 
     def __init__(self, recorder: Recorder, channel: Channel) -> None:
         self._recorder = recorder
         self._name = channel.name
+        self._last_micro: int | None = None
+        snapshots = channel.kind in (ChannelKind.ORDER_BOOK, ChannelKind.DETAIL_ORDER_BOOK)
+        self._recent: set[bytes] | None = None if snapshots else set()
+        self._recent_order: collections.deque[bytes] = collections.deque()
 
     def deliver_frame(self, event: str, data: Any) -> None:
         micro = data.get("microtimestamp") if data.__class__ is dict else None
@@ -108,10 +120,29 @@ class _FrameTap:
             micros = None if micro is None else int(micro)
         except (TypeError, ValueError):
             micros = None
-        self._recorder.add(Record(_now_us(), micros, self._name, event, orjson.dumps(data)))
+        payload = orjson.dumps(data)
+        recent = self._recent
+        if recent is not None:
+            key = event.encode() + payload
+            if key in recent:
+                self._recorder.duplicates += 1
+                return
+            recent.add(key)
+            self._recent_order.append(key)
+            if len(self._recent_order) > _RECENT:
+                recent.discard(self._recent_order.popleft())
+        if micros is not None:
+            self._last_micro = micros
+        self._recorder.add(Record(_now_us(), micros, self._name, event, payload))
 
     def deliver(self, event: Any) -> None:
         if isinstance(event, Gap):
+            if event.since_microtimestamp is None and self._last_micro is not None:
+                # The hub knows no time for channels it does not decode; we do.
+                event = Gap(
+                    event.channel, event.pair, event.reason, self._last_micro,
+                    event.until_microtimestamp,
+                )  # fmt: skip
             self._recorder.add_gap(event)
 
     def fail(self, error: BaseException) -> None:
@@ -228,6 +259,14 @@ class Recorder:
         names = [channel.name for channel in self.channels]
         self.resumed = await self.sink.last_records(names)
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        for channel in self.channels:
+            last = self.resumed.get(channel.name)
+            if last is not None and channel.kind is not ChannelKind.LIVE_TRADES:
+                # Whatever this channel sent while nobody recorded is lost: say so,
+                # ahead of anything the new subscription brings.
+                since = last.microtimestamp
+                gap = Gap(channel.name, channel.pair, GapReason.RECONNECTED, since, None)
+                self.add_gap(gap, restart=True)
         hub = self.client.stream_hub
         trade_taps: list[_TradeTap] = []
         states = []
@@ -243,13 +282,6 @@ class Recorder:
                 states += hub.attach(frame_tap, [channel], frames=True)
                 self._taps.append((frame_tap, channel))
         await hub.wait_ready(states)
-        for channel in self.channels:
-            last = self.resumed.get(channel.name)
-            if last is not None and channel.kind is not ChannelKind.LIVE_TRADES:
-                # Whatever this channel sent while nobody recorded is lost: say so.
-                since = last.microtimestamp
-                gap = Gap(channel.name, channel.pair, GapReason.RECONNECTED, since, None)
-                self.add_gap(gap, restart=True)
         for tap in trade_taps:
             if tap.holding is not None:
                 await self._refill(tap, self.resumed[tap.channel.name])
@@ -285,34 +317,43 @@ class Recorder:
             tap.emit(trade)
 
     async def _write_loop(self) -> None:
+        """Append what the taps collected, in batches; flush at least every
+        ``flush_interval`` seconds while records come (a timer wakes the loop for that)."""
         sink = self.sink
         loop = asyncio.get_running_loop()
         last_flush = loop.time()
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                # The timeout is the flush period of a quiet stream, not synchronisation.
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
-            self._wake.clear()
-            batch, self._pending = self._pending, []
-            if batch:
-                await sink.write(batch)
-            if loop.time() - last_flush >= self.flush_interval:
-                await sink.flush()
-                last_flush = loop.time()
+        timer: asyncio.TimerHandle | None = None
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                batch, self._pending = self._pending, []
+                if batch:
+                    await sink.write(batch)
+                if self._stopping and not self._pending:
+                    return
+                now = loop.time()
+                if now - last_flush >= self.flush_interval:
+                    await sink.flush()
+                    last_flush = now
+                elif timer is None or timer.cancelled() or timer.when() <= now:
+                    timer = loop.call_at(last_flush + self.flush_interval, self._wake.set)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def stop(self) -> None:
         """Unsubscribe, write what was received, close the sink."""
-        self._stopping = True
         hub = self.client.stream_hub
         for tap, channel in self._taps:
             if not hub.closed:
                 hub.detach(tap, [channel])
         self._taps.clear()
+        self._stopping = True  # the taps add nothing more
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            self._wake.set()
+            await writer
         batch, self._pending = self._pending, []
         if batch:
             await self.sink.write(batch)

@@ -11,7 +11,8 @@ refilled from REST after a reconnect or a restart).
 Three sinks, each with a reader:
 
 ``jsonl`` (the default)
-    A directory of rotating gzip files ``capture-000001.jsonl.gz``, one JSON object per line
+    A directory of gzip files ``capture-000001.jsonl.gz`` (a new one after
+    ``rotate_bytes`` of JSON, before compression, or ``rotate_seconds``), one JSON object per line
     (``{"received_us":..., "microtimestamp":..., "channel":..., "event":..., "data":{...}}``
     plus ``"recovered": true`` when so). Each flush ends a gzip block, so everything flushed
     survives a ``kill -9``; a file cut short that way is repaired on the next start (its
@@ -175,9 +176,12 @@ def _gzip_lines(path: Path) -> tuple[list[bytes], bool]:
             chunk = stream.read(_READ_CHUNK)
             if not chunk:
                 break
+            saved = decompressor.copy()
             try:
                 pieces.append(decompressor.decompress(chunk))
             except zlib.error:
+                # Garbage after the last flush: keep everything before it.
+                pieces.append(_decompress_until_error(saved, chunk))
                 break
             if decompressor.eof:
                 whole = not decompressor.unused_data.strip(b"\0")
@@ -187,6 +191,23 @@ def _gzip_lines(path: Path) -> tuple[list[bytes], bool]:
     if end < len(data):
         whole = False
     return data[:end].splitlines(), whole
+
+
+def _decompress_until_error(decompressor: Any, chunk: bytes) -> bytes:
+    """What ``chunk`` decompresses to before the byte that is not deflate data."""
+    out = []
+    for start in range(0, len(chunk), 64):
+        saved = decompressor.copy()
+        try:
+            out.append(decompressor.decompress(chunk[start : start + 64]))
+        except zlib.error:
+            for index in range(start, min(start + 64, len(chunk))):
+                try:
+                    out.append(saved.decompress(chunk[index : index + 1]))
+                except zlib.error:
+                    break
+            break
+    return b"".join(out)
 
 
 def _plain_lines(path: Path) -> list[bytes]:
@@ -231,6 +252,7 @@ class JsonLinesSink:
         self._raw: Any = None
         self._compressor: Any = None
         self._opened_at = 0.0
+        self._size = 0
         self._closed = False
 
     async def open(self) -> None:
@@ -266,6 +288,7 @@ class JsonLinesSink:
         self._raw = path.open("xb")
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
         self._opened_at = time.monotonic()
+        self._size = 0  # uncompressed bytes: what rotation counts
         self.files_written.append(path)
 
     def _finish_segment(self) -> None:
@@ -281,11 +304,11 @@ class JsonLinesSink:
     async def write(self, records: Sequence[Record]) -> None:
         if self._raw is None:
             raise RuntimeError("the sink is closed")
-        compress = self._compressor.compress
-        write = self._raw.write
-        write(compress(b"".join([record_line(record) for record in records])))
+        body = b"".join([record_line(record) for record in records])
+        self._raw.write(self._compressor.compress(body))
+        self._size += len(body)
         if (
-            self._raw.tell() >= self.rotate_bytes
+            self._size >= self.rotate_bytes
             or time.monotonic() - self._opened_at >= self.rotate_seconds
         ):
             self._finish_segment()
