@@ -504,3 +504,38 @@ def test_python_dash_m_is_the_same_program(home: Path) -> None:
         env=env, capture_output=True, text=True, timeout=60, cwd=os.getcwd(),
     )  # fmt: skip
     assert completed.returncode == 0 and "PAIR" in completed.stdout
+
+
+def test_record_refuses_private_channels_without_keys_and_needs_one_output(
+    home: Path, emulator: Emulator
+) -> None:
+    env = clean_env(home)
+    out = str(home / "private")
+    no_keys = run_cli(
+        *emulator.target(), "record", "private-my_trades_btcusd", "--out", out, env=env
+    )
+    assert no_keys.returncode == ExitCode.AUTH
+    assert "private channels need keys" in one_error_line(no_keys)
+    two = run_cli(
+        *emulator.target(), "record", "live_trades_btcusd", "--out", out, "--parquet", out,
+        env=env,
+    )  # fmt: skip
+    assert two.returncode == ExitCode.USAGE
+    assert "one output" in one_error_line(two)
+
+
+def test_record_captures_private_channels_with_keys(
+    home: Path, emulator: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "mine"
+    place_order(emulator, "1001")
+    completed = run_cli(
+        "--json", *emulator.target(), "record", "private-my_orders_btcusd", "live_trades_btcusd",
+        "--out", str(out), "--max-messages", "3", "--seconds", "30", env=keyed(home),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    stopped = json.loads(completed.stdout.splitlines()[-1])
+    assert stopped["event"] == "stopped" and stopped["messages"] >= 3
+    replayed = run_cli("--json", "replay", str(out), env=clean_env(home))
+    types = {json.loads(line)["type"] for line in replayed.stdout.splitlines()}
+    assert "LiveTrade" in types
