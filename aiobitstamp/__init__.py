@@ -31,6 +31,7 @@ from ._exceptions import (
     MalformedFieldError,
     MarketNotFoundError,
     MissingCredentialsError,
+    MissingPermissionError,
     NotFoundError,
     OrderNotFoundError,
     OrderOutcomeUnknownError,
@@ -43,6 +44,7 @@ from ._exceptions import (
     UnexpectedResponseError,
     UnknownMarketError,
 )
+from ._key_sources import load_keys
 from ._limiter import (
     DEFAULT_RATE_LIMITS,
     Backoff,
@@ -115,6 +117,7 @@ from ._models import (
     WithdrawalStatus,
 )
 from ._models.derivatives import FundingRate, FundingRateHistory
+from ._permissions import Permission
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts, Transport
 
@@ -193,6 +196,7 @@ __all__ = [
     "Market",
     "MarketNotFoundError",
     "MissingCredentialsError",
+    "MissingPermissionError",
     "MockTransport",
     "NotFoundError",
     "OpenOrder",
@@ -207,6 +211,7 @@ __all__ = [
     "OrderSource",
     "OrderState",
     "OrderStatus",
+    "Permission",
     "PermissionDeniedError",
     "PriceLevel",
     "PriceLevels",
@@ -249,4 +254,5 @@ __all__ = [
     "WithdrawalRequest",
     "WithdrawalStatus",
     "__version__",
+    "load_keys",
 ]

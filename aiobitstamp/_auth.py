@@ -15,6 +15,11 @@ otherwise; the header must then be absent too, or the exchange answers API0020.
 The secret never leaves :class:`Credentials`: not through ``repr``, ``str``, an error
 message, an exception's ``__cause__``/``__context__``, nor the locals of any frame a
 traceback shows (``traceback`` with ``capture_locals=True``, rich, Sentry).
+
+``Credentials`` also carries a ``label`` (how messages and routing name the key) and the
+``permissions`` the user says it has (``_permissions``). Its loaders (environment, file,
+keyring) are thin doors into ``_key_sources``, imported only when called, so signing stays
+free of I/O.
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ import email.utils
 import enum
 import hashlib
 import hmac
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 from ._exceptions import InvalidCredentialsError
+from ._permissions import grants, normalize_permissions
 
 __all__ = [
     "AUTH_VERSION",
+    "DEFAULT_LABEL",
     "FORM_CONTENT_TYPE",
     "Credentials",
     "QuerySigning",
@@ -41,6 +50,8 @@ __all__ = [
 ]
 
 AUTH_VERSION = "v2"
+#: The label of a key given without one (``Client(api_key, api_secret)``).
+DEFAULT_LABEL = "default"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -65,6 +76,7 @@ class QuerySigning(enum.Enum):
 # here, but nothing that a header or an HMAC key would carry differently from what the
 # user sees: no whitespace, no control character, nothing beyond ASCII.
 _MAX_CREDENTIAL_LENGTH = 1024
+_UNCHANGED: Any = object()
 
 
 def _credential_problem(name: str, value: object) -> str | None:
@@ -87,22 +99,45 @@ def _credential_problem(name: str, value: object) -> str | None:
 class Credentials:
     """An API key and its secret, checked once; the secret is never shown.
 
-    Both must be non-empty ``str`` of printable ASCII without whitespace; anything else
-    raises :class:`~aiobitstamp.InvalidCredentialsError` (a ``ValueError``) saying which
+    ``label`` names the key in messages, logs and routing (``"default"`` unless given; keys
+    of one client need distinct labels). ``permissions`` is what the key was allowed to do
+    when it was created at Bitstamp: scopes (``"read"``, ``"trade"``, ``"withdraw"``,
+    ``"earn"``, ``"kill_switch"``, see ``Permission``) and/or the exchange's fine names
+    (``"buy_limit_order"``); ``None`` means not said, and every permission is assumed.
+
+    Key and secret must be non-empty ``str`` of printable ASCII without whitespace; anything
+    else raises :class:`~aiobitstamp.InvalidCredentialsError` (a ``ValueError``) saying which
     and why, never what it holds.
 
     >>> Credentials("key123", "very-secret")
     Credentials(api_key='key123', api_secret=<hidden>)
+    >>> Credentials("key123", "very-secret", label="bot", permissions={"trade"})
+    Credentials(api_key='key123', api_secret=<hidden>, label='bot', permissions=['trade'])
+
+    Load them rather than writing them into code: :meth:`from_env`, :meth:`from_file`,
+    :meth:`from_keyring`, or :func:`~aiobitstamp.load_keys` for several keys.
     """
 
-    __slots__ = ("_mac", "_secret", "api_key")
+    __slots__ = ("_grants", "_mac", "_secret", "api_key", "label", "permissions")
 
     api_key: str
+    label: str
+    #: What the user said the key may do (scope and fine names), or ``None``.
+    permissions: frozenset[str] | None
     _secret: str
+    # The fine permissions ``permissions`` amounts to (None: all), for routing.
+    _grants: frozenset[str] | None
     # A keyed HMAC ready to be copied: saves re-keying SHA-256 on every request.
     _mac: hmac.HMAC
 
-    def __init__(self, api_key: str, api_secret: str) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        label: str = DEFAULT_LABEL,
+        permissions: Iterable[str] | str | None = None,
+    ) -> None:
         try:
             problem = _credential_problem("api_key", api_key) or _credential_problem(
                 "api_secret", api_secret
@@ -121,25 +156,127 @@ class Credentials:
             del api_secret
         if problem is not None:
             raise InvalidCredentialsError(problem)
+        problem = _label_problem(label)
+        if problem is not None:
+            raise InvalidCredentialsError(problem)
+        object.__setattr__(self, "label", str.__str__(label))
+        said = normalize_permissions(permissions)
+        object.__setattr__(self, "permissions", said)
+        object.__setattr__(self, "_grants", grants(said))
 
     @property
     def api_secret(self) -> str:
         """The secret itself, for code that must hand it on; avoid printing it."""
         return self._secret
 
+    def covers(self, permission: str) -> bool:
+        """Whether this key was said to have the fine ``permission`` (``True`` when its
+        permissions were not said)."""
+        return self._grants is None or permission in self._grants
+
+    def replace(self, *, label: str | None = None, permissions: Any = _UNCHANGED) -> Credentials:
+        """The same key and secret with another ``label`` and/or ``permissions``."""
+        return Credentials(
+            self.api_key,
+            self._secret,
+            label=self.label if label is None else label,
+            permissions=self.permissions if permissions is _UNCHANGED else permissions,
+        )
+
+    @property
+    def masked_key(self) -> str:
+        """The key's first four characters and its length, for messages: ``'abcd…' (32
+        characters)``."""
+        return f"{self.api_key[:4]!r}… ({len(self.api_key)} characters)"
+
+    # -- loading (I/O lives in _key_sources; imported when used) ---------------------------
+
+    @classmethod
+    def from_env(
+        cls,
+        prefix: str = "BITSTAMP",
+        *,
+        label: str | None = None,
+        permissions: Iterable[str] | str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Credentials:
+        """Read ``{prefix}_API_KEY`` and ``{prefix}_API_SECRET`` (and, when set,
+        ``{prefix}_KEY_LABEL`` and ``{prefix}_KEY_PERMISSIONS``, comma-separated).
+
+        A missing variable raises :class:`~aiobitstamp.MissingCredentialsError`; a value
+        with a stray newline or space raises ``InvalidCredentialsError`` naming the variable.
+        Nothing is stripped: a pasted value that is wrong is refused, not guessed at.
+        """
+        from ._key_sources import credentials_from_env
+
+        return credentials_from_env(prefix, label=label, permissions=permissions, environ=environ)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        label: str | None = None,
+        permissions: Iterable[str] | str | None = None,
+    ) -> Credentials:
+        """Read one key from a TOML file (the format of :func:`~aiobitstamp.load_keys`);
+        ``label`` picks one when the file holds several.
+
+        The file is refused, unread, when its group or others may read or write it (the
+        error names its mode and the ``chmod 600`` that fixes it).
+        """
+        from ._key_sources import credentials_from_file
+
+        return credentials_from_file(path, label=label, permissions=permissions)
+
+    @classmethod
+    def from_keyring(
+        cls,
+        label: str = DEFAULT_LABEL,
+        *,
+        service: str = "aiobitstamp",
+        permissions: Iterable[str] | str | None = None,
+    ) -> Credentials:
+        """Read the key labelled ``label`` from the operating system's keyring (the
+        ``keyring`` package: ``pip install 'aiobitstamp[keyring]'``), where
+        :meth:`save_to_keyring` put it: user names ``{label}/api_key`` and
+        ``{label}/api_secret`` of ``service``."""
+        from ._key_sources import credentials_from_keyring
+
+        return credentials_from_keyring(label, service=service, permissions=permissions)
+
+    def save_to_keyring(self, *, service: str = "aiobitstamp") -> None:
+        """Store this key in the operating system's keyring under its label (see
+        :meth:`from_keyring`)."""
+        from ._key_sources import save_to_keyring
+
+        save_to_keyring(self, service=service)
+
+    # -- value behaviour -----------------------------------------------------------------
+
     def __repr__(self) -> str:
         # Never raises, even on an instance whose __init__ did not finish.
         api_key = getattr(self, "api_key", None)
         shown = "<unset>" if api_key is None else repr(api_key)
-        return f"Credentials(api_key={shown}, api_secret=<hidden>)"
+        extra = ""
+        label = getattr(self, "label", DEFAULT_LABEL)
+        if label != DEFAULT_LABEL:
+            extra += f", label={label!r}"
+        permissions = getattr(self, "permissions", None)
+        if permissions is not None:
+            extra += f", permissions={sorted(permissions)!r}"
+        return f"Credentials(api_key={shown}, api_secret=<hidden>{extra})"
 
     __str__ = __repr__
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Credentials):
             return NotImplemented
-        return self.api_key == other.api_key and hmac.compare_digest(
-            self._secret.encode(), other._secret.encode()
+        return (
+            self.api_key == other.api_key
+            and self.label == other.label
+            and self.permissions == other.permissions
+            and hmac.compare_digest(self._secret.encode(), other._secret.encode())
         )
 
     def __hash__(self) -> int:
@@ -151,8 +288,9 @@ class Credentials:
     def __delattr__(self, name: str) -> NoReturn:
         raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
-    def __reduce__(self) -> tuple[type[Credentials], tuple[str, str]]:
-        return (type(self), (self.api_key, self._secret))
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        permissions = None if self.permissions is None else sorted(self.permissions)
+        return (_rebuild, (self.api_key, self._secret, self.label, permissions))
 
     def __copy__(self) -> Credentials:
         return self
@@ -165,6 +303,27 @@ class Credentials:
         mac = self._mac.copy()
         mac.update(message)
         return mac.hexdigest()
+
+
+def _rebuild(
+    api_key: str, api_secret: str, label: str, permissions: list[str] | None
+) -> Credentials:
+    return Credentials(api_key, api_secret, label=label, permissions=permissions)
+
+
+_MAX_LABEL_LENGTH = 64
+
+
+def _label_problem(label: object) -> str | None:
+    if not isinstance(label, str):
+        return f"label must be a str, got {type(label).__name__}"
+    if not label or label != label.strip():
+        return f"label {label!r} is empty or has spaces around it"
+    if len(label) > _MAX_LABEL_LENGTH:
+        return f"label is longer than {_MAX_LABEL_LENGTH} characters"
+    if not label.isprintable():
+        return f"label {label!r} holds a control character"
+    return None
 
 
 def string_to_sign(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 
 from yarl import URL
@@ -15,9 +15,11 @@ from ._api.earn import EarnAPI
 from ._api.funding import FundingAPI
 from ._api.market_data import MarketDataAPI
 from ._api.orders import OrdersAPI
+from ._api.streams import StreamsAPI
 from ._api.travel_rule import TravelRuleAPI
 from ._auth import Credentials, QuerySigning
 from ._exceptions import ClientClosedError, InvalidParameterError
+from ._keys import KeyRing, RateLimitScope, Routing
 from ._limiter import (
     DEFAULT_RATE_LIMITS,
     Lane,
@@ -29,6 +31,7 @@ from ._limiter import (
 from ._markets import MarketCatalogue
 from ._pipeline import Pipeline, RequestRecord
 from ._retry import RetryPolicy
+from ._routes import ROUTES
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUTS,
@@ -62,7 +65,9 @@ class _Hidden:
         return "<hidden>"
 
 
-class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRuleAPI):
+class Client(
+    MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRuleAPI, StreamsAPI
+):
     """An asyncio session with Bitstamp's HTTP API v2.
 
     >>> async with Client(api_key, api_secret) as client:   # doctest: +SKIP
@@ -73,18 +78,40 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
     that use it. Public endpoints need no keys. Every private request is signed with auth
     v2; the response signature is checked when the exchange sends one.
 
+    Several keys, each call signed with one whose permissions cover it::
+
+        keys = [
+            Credentials(read_key, read_secret, label="reader", permissions={"read"}),
+            Credentials(trade_key, trade_secret, label="trader", permissions={"trade"}),
+        ]
+        async with Client(keys=keys) as client:      # or keys=load_keys()
+            await client.account_balances()          # signed with "reader"
+            await client.buy_limit("btcusd", "0.01", "20000")  # signed with "trader"
+
     Money is ``Decimal``; pass amounts and prices as ``Decimal``, ``int`` or ``str``.
 
     Arguments (all but the keys are keyword-only):
 
     * ``api_key``, ``api_secret``: both or neither; public endpoints need none.
+    * ``keys``: ``Credentials`` instead (one or several, each with its own label), when not
+      ``api_key``/``api_secret``.
+    * ``routing``: which key signs which call (see ``aiobitstamp._keys``): by default the
+      first key whose permissions cover the call; or a mapping of route names, permission
+      names or scopes to labels (``{"trade": "bot"}``), or a callable
+      ``(route_name, permission) -> label | None``.
+    * ``rate_limit_scope``: ``"host"`` (default): one budget for every key and the public
+      endpoints, the safe reading while the exchange does not say whether it counts per key
+      or per address; ``"key"``: one budget per key label (public calls keep one of their
+      own). With ``limiter``, ``"key"`` needs a mapping of labels to limiters, e.g. one
+      ``RedisLimiter(url, key=f"bitstamp:{label}")`` each.
     * ``base_url``: the exchange, or an emulator's ``FakeBitstamp.url``.
     * ``ws_url``: the WebSocket endpoint, or an emulator's ``FakeBitstamp.ws_url``.
     * ``timeouts``: per-request limits (``Timeouts(total=10, connect=5)`` by default).
     * ``rate_limits``: ``(count, seconds)`` windows enforced at once, Bitstamp's published
       ``((400, 1.0), (10_000, 600.0))`` by default; ``None`` turns limiting off.
     * ``limiter``: a limiter of your own instead, e.g. a ``RedisLimiter`` shared by several
-      processes; the client never closes it.
+      processes, or (``rate_limit_scope="key"``) a mapping of key labels to limiters; the
+      client never closes them.
     * ``retry``: a ``RetryPolicy``; orders are never resent blindly (see ``buy_limit``).
     * ``order_settle_seconds``: after an order's outcome is unknown, how long its absence
       must last before it is sent again (10 s: the exchange's open-orders cache).
@@ -107,11 +134,14 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
         api_key: str | None = None,
         api_secret: str | None = None,
         *,
+        keys: Iterable[Credentials] | None = None,
+        routing: Routing = None,
+        rate_limit_scope: RateLimitScope = "host",
         base_url: str = DEFAULT_BASE_URL,
         ws_url: str = DEFAULT_WS_URL,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
-        limiter: Limiter | None = None,
+        limiter: Limiter | Mapping[str, Limiter] | None = None,
         retry: RetryPolicy | None = None,
         order_settle_seconds: float = 10.0,
         transport: Transport | None = None,
@@ -132,13 +162,24 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
         secret: _Hidden = api_secret  # type: ignore[assignment]
         if (api_key is None) != (secret.value is None):
             raise InvalidParameterError("give both api_key and api_secret, or neither")
-        # Credentials checks both (blank, whitespace, wrong type) without echoing them.
-        credentials = (
-            Credentials(api_key, secret.value)  # type: ignore[arg-type]
-            if api_key is not None
-            else None
-        )
-        self._credentials = credentials
+        given: list[Credentials] = []
+        if keys is not None:
+            if api_key is not None:
+                raise InvalidParameterError("give api_key and api_secret, or keys, not both")
+            if isinstance(keys, Credentials):
+                keys = [keys]
+            given = list(keys)
+            if not given:
+                raise InvalidParameterError("keys is empty: give at least one Credentials")
+        elif api_key is not None:
+            # Credentials checks both (blank, whitespace, wrong type) without echoing them.
+            given = [Credentials(api_key, secret.value)]  # type: ignore[arg-type]
+        if rate_limit_scope not in ("host", "key"):
+            raise InvalidParameterError(
+                f"rate_limit_scope must be 'host' or 'key', got {rate_limit_scope!r}"
+            )
+        if routing is not None and not given:
+            raise InvalidParameterError("routing needs keys to route to")
         url = _parse_url("base_url", base_url, ("http", "https"))
         _parse_url("ws_url", ws_url, ("ws", "wss"))
         if my_markets_method not in ("GET", "POST"):
@@ -152,17 +193,38 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
             connection_limit=connection_limit,
             max_response_bytes=max_response_bytes,
         )
+        per_key: Mapping[str, Limiter] | None = None
+        if isinstance(limiter, Mapping):
+            if rate_limit_scope != "key":
+                raise InvalidParameterError(
+                    "a mapping of limiters is one per key: use it with rate_limit_scope='key'"
+                )
+            per_key, limiter = limiter, None
         if limiter is not None:
+            if rate_limit_scope == "key":
+                raise InvalidParameterError(
+                    "rate_limit_scope='key' with your own limiter needs one per key: "
+                    "limiter={label: limiter, ...}"
+                )
             # Given by the caller, perhaps shared by several clients: theirs to close.
             self._limiter: Limiter | None = limiter
             self._owns_limiter = False
         else:
             self._limiter = SlidingWindowLimiter(rate_limits) if rate_limits is not None else None
             self._owns_limiter = True
+        self._key_limiters: list[Limiter] = []
+        if rate_limit_scope == "key" and per_key is None and rate_limits is not None:
+            # One in-process budget per label, the client's own.
+            per_key = {
+                credentials.label: SlidingWindowLimiter(rate_limits) for credentials in given
+            }
+            self._key_limiters = list(per_key.values())
+        self._keys = KeyRing(given, routing=routing, limiters=per_key) if given else None
+        self._rate_limit_scope = rate_limit_scope
         self._pipeline = Pipeline(
             transport=self._transport,
             limiter=self._limiter,
-            credentials=credentials,
+            keys=self._keys,
             host=_signed_host(url),
             root=str(url.origin()),
             prefix=url.path.rstrip("/") + _API,
@@ -204,6 +266,8 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
         await self._transport.aclose()
         if self._limiter is not None and self._owns_limiter:
             await self._limiter.aclose()
+        for limiter in self._key_limiters:
+            await limiter.aclose()
 
     def _register_closer(self, close: Callable[[], Awaitable[None]]) -> None:
         """Run ``close`` on ``aclose()`` (streams register here)."""
@@ -227,11 +291,61 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
 
     def __repr__(self) -> str:
         # Safe on a half-built client: every attribute may still be missing.
-        credentials = getattr(self, "_credentials", None)
-        key = credentials.api_key[:4] + "…" if credentials is not None else None
+        ring: KeyRing | None = getattr(self, "_keys", None)
         state = getattr(self, "_state", _State.UNOPENED).value
         base_url = getattr(self, "base_url", None)
-        return f"Client(base_url={base_url!r}, api_key={key!r}, state={state})"
+        if ring is not None and len(ring.slots) > 1:
+            shown = f"keys={list(ring.slots)!r}"
+        else:
+            slot = next(iter(ring.slots.values())) if ring is not None else None
+            key = slot.credentials.api_key[:4] + "…" if slot is not None else None
+            shown = f"api_key={key!r}"
+        return f"Client(base_url={base_url!r}, {shown}, state={state})"
+
+    # -- keys --------------------------------------------------------------------------
+
+    @property
+    def keys(self) -> Mapping[str, Credentials]:
+        """The client's keys by label, in the order given (empty without keys)."""
+        ring = self._keys
+        if ring is None:
+            return {}
+        return {label: slot.credentials for label, slot in ring.slots.items()}
+
+    def key_for(self, route: str) -> Credentials:
+        """The key that signs calls of ``route`` (a method name such as ``"buy_limit"``).
+
+        Raises ``MissingPermissionError`` (or ``MissingCredentialsError`` without keys)
+        when no key covers it, as the call itself would, and ``InvalidParameterError`` for
+        a name that is no signed endpoint.
+        """
+        found = ROUTES.get(route) if isinstance(route, str) else None
+        if found is None or not found.signed:
+            raise InvalidParameterError(f"{route!r} is not a private endpoint of the client")
+        slot = self._keys.routes.get(route) if self._keys is not None else None
+        if slot is None:
+            raise self._pipeline._no_key(found, found.method, found.template)
+        return slot.credentials
+
+    async def rotate_key(self, credentials: Credentials) -> None:
+        """Replace the key labelled ``credentials.label`` with ``credentials``, live.
+
+        Requests already signed finish with the old key; every request signed from now
+        on (retries included) uses the new one; no call fails for the swap. Returns once
+        no request signed with the old key still awaits its answer: then the old key can
+        be deleted at the exchange. The label keeps its rate-limit budget. Routing is
+        computed again from the new key's permissions (and refused, changing nothing, if
+        a route pinned to this label would no longer be covered).
+
+        >>> new = Credentials(new_key, new_secret, label="trader", permissions={"trade"})
+        >>> await client.rotate_key(new)  # doctest: +SKIP
+        """
+        if self._keys is None:
+            raise InvalidParameterError(
+                "this client has no keys to rotate; create it with api_key/api_secret or keys="
+            )
+        self._ensure_usable()
+        await self._keys.rotate(credentials)
 
     # -- observability ---------------------------------------------------------------
 

@@ -8,6 +8,7 @@ the way (transport), or at the exchange (an error answer)::
     │   ├── InvalidCredentialsError                 api_key/api_secret not usable as given
     │   └── UnknownMarketError (+ MarketNotFoundError)
     ├── MissingCredentialsError                     private call on a client without keys
+    │   └── MissingPermissionError                  no key of the client may make this call
     ├── ClientClosedError (+ RuntimeError)          the client was closed
     ├── TransportError                              connection refused, reset, TLS, ...
     │   └── RequestTimeoutError (+ TimeoutError)
@@ -33,8 +34,14 @@ the way (transport), or at the exchange (an error answer)::
 
 Every error carries ``status``, ``code`` (API00xx or response_code), ``reason``, ``method``,
 ``path``, ``retry_after`` (seconds, from the answer's Retry-After header, whatever its
-status and body) and ``retry_safe``: True when the exchange certainly did not act on the
-request, so sending it again cannot duplicate anything. Secrets are never part of an error.
+status and body), ``retry_safe``: True when the exchange certainly did not act on the
+request, so sending it again cannot duplicate anything, and ``key_label``: the label of the
+key the request was signed with (``None`` for public calls). Secrets are never part of an
+error.
+
+An auth error of a signed request says what to do about it (``add_key_context``): API0001
+and API0011 point at typos and stray whitespace in the key, API0002 at the key's IP
+allow-list, API0003 names the endpoint, the key's label and the permission it needs.
 
 A malformed answer raises :class:`MalformedFieldError` when it is parsed, or, for the lazy
 models (``Ticker``, order-book levels, ``Rows``), when the bad value is read; never a bare
@@ -67,6 +74,7 @@ __all__ = [
     "MalformedFieldError",
     "MarketNotFoundError",
     "MissingCredentialsError",
+    "MissingPermissionError",
     "NotFoundError",
     "OrderNotFoundError",
     "OrderOutcomeUnknownError",
@@ -78,6 +86,7 @@ __all__ = [
     "TransportError",
     "UnexpectedResponseError",
     "UnknownMarketError",
+    "add_key_context",
     "error_from_response",
     "error_from_undecodable",
     "is_error_payload",
@@ -111,6 +120,8 @@ class BitstampError(Exception):
         self.retry_after = retry_after
         # How many times the request was sent before this error (set by the pipeline).
         self.attempts: int | None = None
+        # The label of the key that signed the request (set by the pipeline).
+        self.key_label: str | None = None
 
     def __str__(self) -> str:
         where = f" [{self.method} {self.path}]" if self.method and self.path else ""
@@ -129,7 +140,17 @@ class InvalidCredentialsError(InvalidParameterError):
 
 
 class MissingCredentialsError(BitstampError):
-    """A private endpoint was called on a client created without api_key/api_secret."""
+    """A private endpoint was called on a client created without keys, or keys were asked
+    for where there are none (an unset environment variable, a missing key file)."""
+
+
+class MissingPermissionError(MissingCredentialsError):
+    """The client has keys, but none was said to have the permission this call needs
+    (``Credentials(permissions=...)``); nothing was sent. ``permission`` names it."""
+
+    def __init__(self, message: str, *, permission: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.permission = permission
 
 
 class ClientClosedError(BitstampError, RuntimeError):
@@ -564,3 +585,61 @@ def error_from_undecodable(
     if cls is RateLimitError:
         return RateLimitError(message, **common)
     return cls(message, retry_safe=status == 503, **common)
+
+
+def add_key_context(
+    error: BitstampError,
+    *,
+    label: str,
+    masked_key: str | None,
+    route_name: str,
+    permission: str,
+    permission_described: str,
+    scope: str,
+    said: str | None,
+) -> None:
+    """Say which key a failed signed request used and, for the auth errors a user can fix,
+    what to do. ``masked_key`` is the key's start and length (never the secret); ``said``
+    the permissions the key was declared with, when the user declared any."""
+    error.key_label = label
+    code = error.code
+    if not isinstance(error, ExchangeError) or code is None or not code.startswith("API"):
+        return
+    key = f"key {label!r}" + (f" (api_key {masked_key})" if masked_key else "")
+    where = f"{error.method} {error.path}" if error.method and error.path else route_name
+    hint: str
+    if code == "API0001":
+        hint = (
+            f"the exchange does not know {key}: check it for typos, stray whitespace and a "
+            "missing character, that it was activated (Bitstamp emails a link), that it was "
+            "not revoked, and that base_url is the exchange the key was made on"
+        )
+    elif code == "API0011":
+        hint = (
+            f"{key} is not in the form the exchange issues (ASCII letters and digits): "
+            "check it for typos, stray whitespace and quotes"
+        )
+    elif code == "API0002":
+        hint = (
+            f"{key} has an IP allow-list at the exchange and this machine's public address "
+            "is not on it: add the address to the key's allowed IPs, or use the key from an "
+            "allowed host"
+        )
+    elif code == "API0003":
+        hint = (
+            f"{key} has no permission for {where}: {route_name} needs "
+            f"{permission_described}. Enable it for the key at the exchange, or give the "
+            f"client a key that has it (Credentials(..., permissions={{{scope!r}}}))"
+        )
+        if said is not None:
+            hint += f"; the client was told this key has {said}, and the exchange disagrees"
+    elif code == "API0005":
+        hint = (
+            f"the signature made with {key} was refused: check that the secret is the one "
+            "shown when this key was created (typos, stray whitespace; a rotated key needs "
+            "its new secret)"
+        )
+    else:
+        hint = key
+    error.message = f"{error.message} -- {hint}"
+    error.args = (error.message,)

@@ -9,17 +9,23 @@ re-sign or raise. This module only wires them together and owns two promises:
   it (a long wait cannot stale the timestamp) and the transport never resends on its own.
 * **Closing is final.** After ``close()``, every call queued in the limiter, waiting to
   retry, or in flight ends promptly with ``ClientClosedError``, and no new call starts.
+
+Which key signs a call is the key ring's decision (``_keys``): one dict lookup by route
+name picks the key's slot, whose limiter admits the call (per-key budgets) and whose
+current credentials are read when signing, so a rotation never touches a request already
+signed. An auth error is told which key it came from (``add_key_context``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from ._auth import Credentials, QuerySigning, clock_offset_from_date, sign_request
 from ._auth import verify_response_signature as signature_matches
@@ -30,12 +36,15 @@ from ._exceptions import (
     RateLimitError,
     ResponseSignatureError,
     UnexpectedResponseError,
+    add_key_context,
     error_from_response,
     error_from_undecodable,
     is_error_payload,
 )
 from ._json import loads, loads_exact
+from ._keys import KeyRing, KeySlot
 from ._limiter import Lane, Limiter, LimiterHandle
+from ._permissions import describe, scope_of, summary
 from ._retry import Action, RetryPolicy
 from ._routes import Route
 from ._transport import Request, Response, Transport
@@ -104,6 +113,21 @@ def decode(response: Response, route: Route, path: str) -> Any:
     return payload
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
+
+
+def form_body(form: Mapping[str, str]) -> bytes:
+    """``application/x-www-form-urlencoded`` bytes of ``form``, exactly as ``urlencode``
+    writes them; values made only of unreserved characters (numbers, symbols, most ids)
+    skip the quoting, which is most of urlencode's cost."""
+    parts = []
+    for name, value in form.items():
+        if not _PLAIN.fullmatch(value):
+            value = quote_plus(value)
+        parts.append(f"{name}={value}")
+    return "&".join(parts).encode()
+
+
 class Pipeline:
     """Sends requests for one client. See the module docstring for its promises."""
 
@@ -112,9 +136,9 @@ class Pipeline:
         "_clock_offset",
         "_closed",
         "_closing",
-        "_credentials",
-        "_host",
         "_handle",
+        "_host",
+        "_keys",
         "_limiter",
         "_loop",
         "_on_request",
@@ -123,6 +147,7 @@ class Pipeline:
         "_query_signing",
         "_require_signature",
         "_root",
+        "_routes",
         "_transport",
         "_verify_signature",
     )
@@ -132,7 +157,7 @@ class Pipeline:
         *,
         transport: Transport,
         limiter: Limiter | None,
-        credentials: Credentials | None,
+        keys: KeyRing | None,
         host: str,
         root: str,
         prefix: str,
@@ -147,7 +172,13 @@ class Pipeline:
         # This client's own way into a limiter perhaps shared with others: closing it ends
         # this client's waiters only.
         self._handle: LimiterHandle | None = limiter.handle() if limiter is not None else None
-        self._credentials = credentials
+        self._keys = keys
+        # Signed route name -> the slot of the key that signs it; the ring updates this
+        # very dict when a key is rotated.
+        self._routes: Mapping[str, KeySlot | None] = {}
+        if keys is not None:
+            keys.bind(limiter, self._handle)
+            self._routes = keys.routes
         self._host = host
         self._root = root
         self._prefix = prefix
@@ -174,7 +205,11 @@ class Pipeline:
 
     @property
     def has_credentials(self) -> bool:
-        return self._credentials is not None
+        return self._keys is not None
+
+    @property
+    def keys(self) -> KeyRing | None:
+        return self._keys
 
     @property
     def max_attempts(self) -> int:
@@ -191,6 +226,8 @@ class Pipeline:
         self._closed = True
         if self._handle is not None:
             self._handle.close()
+        if self._keys is not None:
+            self._keys.close_handles()
         current = asyncio.current_task()
         for task in self._active:
             if task is not current and not task.done():
@@ -276,19 +313,19 @@ class Pipeline:
         parse: Callable[[Any], T],
         method: str,
     ) -> T:
-        credentials = self._credentials if route.signed else None
-        if route.signed and credentials is None:
-            raise MissingCredentialsError(
-                "this endpoint is private: create the Client with api_key and api_secret",
-                method=method,
-                path=endpoint,
-            )
+        key: KeySlot | None = None
+        limiter = self._limiter
+        handle = self._handle
+        if route.signed:
+            key = self._routes.get(route.name)
+            if key is None:
+                raise self._no_key(route, method, endpoint)
+            limiter = key.limiter
+            handle = key.handle
         path = self._prefix + endpoint
         query_string = urlencode(query) if query else ""
         url = self._root + path + ("?" + query_string if query_string else "")
-        body = urlencode(form).encode() if form else b""
-        limiter = self._limiter
-        handle = self._handle
+        body = form_body(form) if form else b""
         lane = route.lane
         timed = self._on_request is not None
         clock_corrected = False
@@ -297,6 +334,7 @@ class Pipeline:
             self.check_open()
             attempt += 1
             headers: Mapping[str, str] = _NO_HEADERS
+            credentials: Credentials | None = None
             nonce = timestamp = ""
             queued = started = sent_at = 0.0
             response: Response | None = None
@@ -307,9 +345,16 @@ class Pipeline:
                     self.check_open()
                     if timed:
                         started = time.perf_counter()
-                    if credentials is not None:
+                    if key is None:
+                        response = await self._transport.send(
+                            Request(method, url, headers, body), path
+                        )
+                    else:
                         # Signed after admission, so a long wait cannot push the
-                        # timestamp out of the exchange's 150 s window.
+                        # timestamp out of the exchange's 150 s window; and with the key
+                        # current now, so a rotation while queued is already in effect.
+                        generation = key.current
+                        credentials = generation.credentials
                         nonce = str(uuid.uuid4())
                         sent_at = time.time()
                         now_ms = int((sent_at + self._clock_offset) * 1000)
@@ -325,11 +370,21 @@ class Pipeline:
                             query_signing=self._query_signing,
                         )
                         timestamp = str(now_ms)
-                    response = await self._transport.send(Request(method, url, headers, body), path)
+                        generation.in_flight += 1
+                        try:
+                            response = await self._transport.send(
+                                Request(method, url, headers, body), path
+                            )
+                        finally:
+                            generation.in_flight -= 1
+                            if generation.retired and not generation.in_flight:
+                                generation.settle()
                 result = decode(response, route, path)
                 if credentials is not None:
                     self._check_signature(credentials, response, nonce, timestamp, method, path)
             except BitstampError as error:
+                if key is not None:
+                    self._explain(error, key, credentials, route)
                 if timed:
                     self._record(method, path, lane, attempt, response, queued, started, error)
                 if isinstance(error, RateLimitError) and limiter is not None:
@@ -367,6 +422,36 @@ class Pipeline:
                     method=method,
                     path=path,
                 ) from None
+
+    def _no_key(self, route: Route, method: str, endpoint: str) -> MissingCredentialsError:
+        if self._keys is None:
+            return MissingCredentialsError(
+                "this endpoint is private: create the Client with api_key and api_secret "
+                "(or keys=[Credentials(...)])",
+                method=method,
+                path=endpoint,
+            )
+        return self._keys.missing(route, method, self._prefix + endpoint)
+
+    @staticmethod
+    def _explain(
+        error: BitstampError, key: KeySlot, credentials: Credentials | None, route: Route
+    ) -> None:
+        """Name the key in the error, and say what to do about the auth errors a user can
+        fix (never showing the secret)."""
+        if error.key_label is not None:
+            return  # a nested call (an order's reconciliation) already said
+        said = credentials.permissions if credentials is not None else None
+        add_key_context(
+            error,
+            label=key.label,
+            masked_key=credentials.masked_key if credentials is not None else None,
+            route_name=route.name,
+            permission=route.permission,
+            permission_described=describe(route.permission),
+            scope=scope_of(route.permission).value,
+            said=None if said is None else summary(said),
+        )
 
     def _check_signature(
         self,
