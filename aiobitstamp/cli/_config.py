@@ -40,7 +40,9 @@ DEFAULT_WS_URL = "wss://ws.bitstamp.net"
 KEY_VARIABLE = "BITSTAMP_API_KEY"
 SECRET_VARIABLE = "BITSTAMP_API_SECRET"
 CONFIG_VARIABLE = "AIOBITSTAMP_CONFIG"
-_KNOWN = frozenset({"api_key", "api_secret", "base_url", "ws_url"})
+# ``[keys.LABEL]`` tables belong to the library's key loader (``_key_sources``), which
+# reads the same file; the command line uses the top-level key.
+_KNOWN = frozenset({"api_key", "api_secret", "base_url", "ws_url", "keys"})
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,12 @@ def _read_config(path: Path) -> dict[str, Any]:
     if unknown:
         raise CommandError(
             f"config file {path}: unknown setting {unknown[0]!r} "
-            f"(known: {', '.join(sorted(_KNOWN))})"
+            f"(known: {', '.join(sorted(_KNOWN - {'keys'}))}, [keys.LABEL])"
         )
     for name, value in values.items():
-        if not isinstance(value, str):
+        if name != "keys" and not isinstance(value, str):
             raise CommandError(f"config file {path}: {name} must be a string")
-    if ("api_key" in values or "api_secret" in values) and os.name == "posix":
+    if values.keys() & {"api_key", "api_secret", "keys"} and os.name == "posix":
         _refuse_if_shared(path)
     return values
 
