@@ -573,6 +573,11 @@ def emulator(
     run.run_async(lambda: _emulator.serve(run.output, options))
 
 
+from .keys import keys as _keys  # noqa: E402 - its commands take the Run defined above
+
+cli.add_command(_keys)
+
+
 # -- entry point -------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ its URL and credentials first (see ``run_standalone``).
 
 from __future__ import annotations
 
-from ._accounts import PERMISSIONS, Balance, FakeAccount
+from ._accounts import PERMISSIONS, Balance, FakeAccount, FakeApiKey
 from ._server import FakeBitstamp, FakeStats
 from ._standalone import run_standalone
 from ._switches import Switches
@@ -39,6 +39,7 @@ __all__ = [
     "PERMISSIONS",
     "Balance",
     "FakeAccount",
+    "FakeApiKey",
     "FakeBitstamp",
     "FakeStats",
     "Switches",

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .._auth import Credentials
+from .._permissions import Permission, scope_of
 from .._routes import ROUTES
 from ._numbers import quantize
 
@@ -33,6 +34,7 @@ __all__ = [
     "AccountOrderEvent",
     "Balance",
     "FakeAccount",
+    "FakeApiKey",
     "Fill",
     "LedgerRow",
     "Order",
@@ -40,8 +42,66 @@ __all__ = [
 
 # Names for FakeAccount(permissions=...): the permission each signed route of the table
 # needs (``aiobitstamp._routes``), so a key can be limited to exactly what Bitstamp lets a
-# key be limited to.
+# key be limited to. The client's scopes (``"read"``, ``"trade"``, ... see
+# ``aiobitstamp.Permission``) are accepted too, and grant every permission they group.
 PERMISSIONS = frozenset(route.permission for route in ROUTES.values() if route.signed)
+_SCOPE_NAMES = frozenset(scope.value for scope in Permission)
+
+
+def _checked_permissions(permissions: Iterable[str] | None) -> frozenset[str] | None:
+    if permissions is None:
+        return None
+    names = frozenset(permissions)
+    unknown = names - PERMISSIONS - _SCOPE_NAMES
+    if unknown:
+        raise ValueError(
+            f"unknown permissions {sorted(unknown)}; known: {sorted(PERMISSIONS)} "
+            f"and the scopes {sorted(_SCOPE_NAMES)}"
+        )
+    return names
+
+
+def allows(permissions: frozenset[str] | None, permission: str) -> bool:
+    """Whether a key holding ``permissions`` (fine names and/or scopes; ``None``: all) may
+    use an endpoint that needs ``permission``."""
+    return (
+        permissions is None
+        or permission in permissions
+        or scope_of(permission).value in permissions
+    )
+
+
+class FakeApiKey:
+    """A further API key of an account (:meth:`FakeBitstamp.add_api_key`), with its own
+    secret, permissions and IP allow-list; both may be changed at any time.
+
+    The key an account was created with lives on the account itself
+    (``FakeAccount.credentials``, ``permissions``, ``allowed_ips``).
+    """
+
+    __slots__ = ("account", "allowed_ips", "credentials", "permissions")
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        account: FakeAccount,
+        *,
+        permissions: Iterable[str] | None = None,
+        allowed_ips: Iterable[str] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.account = account
+        self.permissions: frozenset[str] | None = _checked_permissions(permissions)
+        self.allowed_ips: frozenset[str] | None = (
+            None if allowed_ips is None else frozenset(allowed_ips)
+        )
+
+    @property
+    def api_key(self) -> str:
+        return self.credentials.api_key
+
+    def __repr__(self) -> str:
+        return f"FakeApiKey(api_key={self.api_key!r}, user_id={self.account.user_id})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +219,7 @@ class FakeAccount:
         "_decimals",
         "allowed_ips",
         "credentials",
+        "extra_keys",
         "frozen",
         "ledger",
         "order_events",
@@ -185,14 +246,9 @@ class FakeAccount:
         self.allowed_ips: frozenset[str] | None = (
             None if allowed_ips is None else frozenset(allowed_ips)
         )
-        self.permissions: frozenset[str] | None = None
-        if permissions is not None:
-            self.permissions = frozenset(permissions)
-            unknown = self.permissions - PERMISSIONS
-            if unknown:
-                raise ValueError(
-                    f"unknown permissions {sorted(unknown)}; known: {sorted(PERMISSIONS)}"
-                )
+        self.permissions: frozenset[str] | None = _checked_permissions(permissions)
+        # Further keys of this account by API key (FakeBitstamp.add_api_key).
+        self.extra_keys: dict[str, FakeApiKey] = {}
         self._decimals = dict(currency_decimals)
         zero = Decimal(0)
         self._balances: dict[str, list[Decimal]] = {

@@ -21,6 +21,10 @@ The checks run in this order, and the first failure is the answer (HTTP 403,
    request cannot burn a legitimate client's nonce;
 9. frozen account (API0006), IP allow-list (API0002), endpoint permission (API0003).
 
+An account may hold several keys (``FakeBitstamp.add_api_key``), each with its own secret,
+IP allow-list and permissions (fine names or the client's scopes); a key removed or
+revoked is unknown from the next request on (API0001).
+
 Nonces are remembered with their arrival time in a deque per key and forgotten once out
 of the window, so memory stays bounded by the request rate.
 """
@@ -34,8 +38,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .._auth import QuerySigning
-from ._accounts import FakeAccount
+from .._auth import Credentials, QuerySigning
+from ._accounts import FakeAccount, allows
 from ._errors import ApiError
 
 __all__ = [
@@ -84,6 +88,7 @@ class Authenticated:
     account: FakeAccount
     nonce: str
     timestamp: str
+    credentials: Credentials  # the key that signed it: its secret signs the answer
 
 
 class NonceRegistry:
@@ -143,6 +148,8 @@ class AuthChecker:
         account = self._accounts.get(api_key)
         if account is None:
             raise ApiError.auth("API0001")
+        extra = account.extra_keys.get(api_key)
+        credentials = account.credentials if extra is None else extra.credentials
         timestamp = headers["X-Auth-Timestamp"]
         if not (timestamp.isascii() and timestamp.isdigit()):
             raise ApiError.auth("API0018")
@@ -160,7 +167,7 @@ class AuthChecker:
         if query and self.query_signing is QuerySigning.WITH_QUESTION_MARK:
             query = "?" + query
         expected = expected_signature(
-            account.credentials.api_secret,
+            credentials.api_secret,
             api_key,
             request.method,
             request.host,
@@ -178,11 +185,12 @@ class AuthChecker:
             raise ApiError.auth("API0004")
         if account.frozen:
             raise ApiError.auth("API0006")
-        if account.allowed_ips is not None and request.peer not in account.allowed_ips:
+        allowed_ips = account.allowed_ips if extra is None else extra.allowed_ips
+        if allowed_ips is not None and request.peer not in allowed_ips:
             raise ApiError.auth("API0002")
-        if account.permissions is not None and permission not in account.permissions:
+        if not allows(account.permissions if extra is None else extra.permissions, permission):
             raise ApiError.auth("API0003")
-        return Authenticated(account, nonce, timestamp)
+        return Authenticated(account, nonce, timestamp, credentials)
 
 
 def _media_type(content_type: str) -> str:

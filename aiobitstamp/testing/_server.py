@@ -46,7 +46,7 @@ from aiohttp import web
 
 from .._auth import Credentials, QuerySigning
 from .._routes import ROUTES, Route
-from ._accounts import FakeAccount
+from ._accounts import FakeAccount, FakeApiKey
 from ._auth_check import AuthChecker, SignedRequest, server_signature
 from ._endpoints import Endpoints, PrivateEndpoint, PublicEndpoint
 from ._engine import LiveMarket, MatchingEngine, RestingOrder
@@ -498,6 +498,44 @@ class FakeBitstamp(FundingControls):
         self._accounts[api_key] = account
         return account
 
+    def add_api_key(
+        self,
+        account: FakeAccount,
+        api_key: str,
+        api_secret: str,
+        *,
+        permissions: Iterable[str] | None = None,
+        allowed_ips: Iterable[str] | None = None,
+    ) -> FakeApiKey:
+        """Give ``account`` a further API key, with its own secret, permissions (fine
+        names of ``PERMISSIONS`` or scopes such as ``"read"``; ``None``: all) and IP
+        allow-list. It works from the next request on; so does :meth:`remove_api_key`, and
+        together they rotate a key the way a user does at the exchange (create the new
+        key, move the client to it, delete the old one)."""
+        if not (api_key.isascii() and api_key.isalnum()):
+            raise ValueError("Bitstamp API keys are ASCII letters and digits only")
+        if api_key in self._accounts:
+            raise ValueError(f"API key {api_key!r} already exists")
+        if self._accounts.get(account.api_key) is not account:
+            raise ValueError(f"{account!r} is not an account of this exchange, or was revoked")
+        key = FakeApiKey(
+            Credentials(api_key, api_secret),
+            account,
+            permissions=permissions,
+            allowed_ips=allowed_ips,
+        )
+        account.extra_keys[api_key] = key
+        self._accounts[api_key] = account
+        return key
+
+    def remove_api_key(self, api_key: str) -> None:
+        """Delete one API key: from the next request on it is unknown (API0001). Deleting
+        the key an account was created with also ends its WebSocket tokens."""
+        account = self._accounts.pop(api_key, None)
+        if account is None:
+            raise ValueError(f"no API key {api_key!r}")
+        account.extra_keys.pop(api_key, None)
+
     def inject_fault(
         self,
         path: str | None = None,
@@ -699,7 +737,7 @@ class FakeBitstamp(FundingControls):
             response = web.Response(body=payload, headers={"Content-Type": JSON_CONTENT_TYPE})
             if self.sign_responses:
                 response.headers["X-Server-Auth-Signature"] = server_signature(
-                    auth.account.credentials.api_secret,
+                    auth.credentials.api_secret,
                     auth.nonce,
                     auth.timestamp,
                     response.headers["Content-Type"],
