@@ -349,7 +349,7 @@ async def test_closing_the_hub_ends_every_stream_with_client_closed(
         await asyncio.wait_for(consume(), TIMEOUT)
     assert len(received) == 1
     with pytest.raises(ClientClosedError):
-        hub.subscribe("live_trades_btcusd")._attach()
+        hub.subscribe("live_trades_btcusd")
     assert server.connections == 0 or hub.connections() == []
 
 

@@ -15,6 +15,7 @@ machinery underneath, usable without a client::
 """
 
 from ._backoff import Backoff
+from ._book import LiveOrderBook
 from ._buffers import EventBuffer
 from ._channels import Channel, ChannelKind, Delivery, channel_of
 from ._errors import StreamLaggingError
@@ -45,6 +46,7 @@ __all__ = [
     "Gap",
     "GapReason",
     "LiveOrder",
+    "LiveOrderBook",
     "LiveTrade",
     "MyOrder",
     "MyTrade",

@@ -61,6 +61,7 @@ from ._subscription import Subscription
 
 __all__ = [
     "ChannelState",
+    "FrameSink",
     "RestBook",
     "RestTrades",
     "Sink",
@@ -95,9 +96,9 @@ class TradeRow(Protocol):
 RestTrades = Callable[[str, str], Awaitable[Sequence[TradeRow]]]
 """``(pair, "minute" | "hour" | "day")`` -> the public trades of that window."""
 
-BookLevels = Sequence[tuple[Decimal, Decimal]]
-RestBook = Callable[[str], Awaitable[tuple[int, BookLevels, BookLevels]]]
-"""``pair`` -> ``(microtimestamp, bids, asks)`` of the REST order book, best first."""
+RestBook = Callable[[str], Awaitable[tuple[int, Sequence[Any], Sequence[Any]]]]
+"""``pair`` -> ``(microtimestamp, bids, asks)`` of the REST order book: rows
+``[price, amount]`` (strings or Decimals), best first."""
 
 
 class Sink(Protocol):
@@ -106,6 +107,12 @@ class Sink(Protocol):
     def deliver(self, event: StreamEvent) -> None: ...
 
     def fail(self, error: BaseException) -> None: ...
+
+
+class FrameSink(Sink, Protocol):
+    """A subscriber fed each data frame's ``(event, data)`` as decoded JSON (and gaps)."""
+
+    def deliver_frame(self, event: str, data: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +201,9 @@ class ChannelState:
     __slots__ = (
         "channel",
         "decode",
+        "decoding",
         "error",
+        "frame_sinks",
         "holding",
         "hole_since",
         "join",
@@ -209,13 +218,17 @@ class ChannelState:
         "subscribed_at",
         "subscribed_wall",
         "trades",
+        "typed_sinks",
     )
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.decode = decoder_for(channel)
         self.trades = channel.kind is ChannelKind.LIVE_TRADES
-        self.sinks: tuple[Sink, ...] = ()
+        self.sinks: tuple[Sink, ...] = ()  # everyone: gaps and failures go to all
+        self.typed_sinks: tuple[Sink, ...] = ()  # typed events
+        self.frame_sinks: tuple[FrameSink, ...] = ()  # raw (event, data) frames
+        self.decoding = self.trades
         self.slot: _Slot | None = None
         self.owner: Connection | None = None  # whose frames are delivered
         self.join: _Join | None = None
@@ -318,12 +331,20 @@ class StreamHub:
         ``async for``; ``async with`` (or ``await sub.start()``) waits until every
         channel is acknowledged. Its buffer holds ``buffer_size`` lossless events
         (``options.buffer_size`` by default)."""
+        if self._closed:
+            raise ClientClosedError("this stream hub was closed (its client was closed)")
         return Subscription(self, channels, buffer_size or self.options.buffer_size)
 
-    def attach(self, sink: Sink, channels: Iterable[Channel]) -> list[ChannelState]:
+    def attach(
+        self, sink: Sink, channels: Iterable[Channel], *, frames: bool = False
+    ) -> list[ChannelState]:
         """Feed ``sink`` every event of ``channels`` from now on (subscribing as needed).
 
-        Must be called with the event loop running."""
+        With ``frames``, ``sink`` (a :class:`FrameSink`) gets each frame's ``(event,
+        data)`` as decoded JSON instead of a typed event: a local order book applies the
+        wire rows directly. Gaps still come through ``deliver``. Not for trade channels,
+        whose de-duplication works on typed trades. Must be called with the loop running.
+        """
         if self._closed:
             raise ClientClosedError("this stream hub was closed (its client was closed)")
         states = []
@@ -334,7 +355,14 @@ class StreamHub:
                 self._states[channel.name] = state
                 self._slot_with_room().add(state)
             if sink not in state.sinks:
+                if frames:
+                    if state.trades:
+                        raise ValueError("trade channels deliver typed trades only")
+                    state.frame_sinks = (*state.frame_sinks, sink)  # type: ignore[arg-type]
+                else:
+                    state.typed_sinks = (*state.typed_sinks, sink)
                 state.sinks = (*state.sinks, sink)
+                state.decoding = bool(state.typed_sinks) or state.trades
             states.append(state)
         return states
 
@@ -345,6 +373,9 @@ class StreamHub:
             if state is None:
                 continue
             state.sinks = tuple(s for s in state.sinks if s is not sink)
+            state.typed_sinks = tuple(s for s in state.typed_sinks if s is not sink)
+            state.frame_sinks = tuple(s for s in state.frame_sinks if s is not sink)
+            state.decoding = bool(state.typed_sinks) or state.trades
             if not state.sinks:
                 self._drop_state(state)
 
@@ -427,12 +458,15 @@ class StreamHub:
     ) -> None:
         """A data frame of ``state``'s channel arrived on ``connection``."""
         if state.owner is connection and state.join is None:
-            try:
-                decoded = state.decode(event, data)
-            except _PARSE_ERRORS:
-                self.stats.malformed_frames += 1
-                return
-            self._accept(state, decoded)
+            for frame_sink in state.frame_sinks:
+                frame_sink.deliver_frame(event, data)
+            if state.decoding:
+                try:
+                    decoded = state.decode(event, data)
+                except _PARSE_ERRORS:
+                    self.stats.malformed_frames += 1
+                    return
+                self._accept(state, decoded)
             return
         self._on_frame_aside(connection, state, event, data, raw)
 
@@ -448,10 +482,14 @@ class StreamHub:
                 return
             state.last_trade_id = trade_id
         state.last_micro = event.microtimestamp  # type: ignore[union-attr]
-        for sink in state.sinks:
+        for sink in state.typed_sinks:
             sink.deliver(event)
 
     def _decode_accept(self, state: ChannelState, event: str, data: Any) -> None:
+        for frame_sink in state.frame_sinks:
+            frame_sink.deliver_frame(event, data)
+        if not state.decoding:
+            return
         try:
             decoded = state.decode(event, data)
         except _PARSE_ERRORS:
@@ -516,7 +554,7 @@ class StreamHub:
         """The exchange (or the token provider) refused ``state``'s channel."""
         state.error = error
         sinks = state.sinks
-        state.sinks = ()
+        state.sinks = state.typed_sinks = state.frame_sinks = ()
         for sink in sinks:
             sink.fail(error)
         state.ready.set()
@@ -585,7 +623,15 @@ class StreamHub:
                 state.join = None  # the successor died; the old connection goes on
 
     async def _refill(self, state: ChannelState) -> None:
-        """Deliver the trades a dropped connection missed, from REST, then the held ones."""
+        """Deliver the trades a dropped connection missed, from REST, then the held ones.
+
+        The hole is bridged when a REST page reaches back to a trade already delivered (its
+        id at or below the last one): that proves nothing in between is missing. The
+        shortest window covering the hole's age is asked first, and a longer one when the
+        page does not reach back. Without such an overlap (a quiet market) the hole is
+        taken as bridged when its age, on our clock, is within the window; otherwise a
+        :class:`Gap` says where trades may be missing.
+        """
         assert self.rest_trades is not None
         channel = state.channel
         last_id, last_micro = state.last_trade_id, state.last_micro
@@ -593,37 +639,18 @@ class StreamHub:
         # lost connection was last heard from. Trades older than that were delivered.
         since = state.hole_since if state.hole_since is not None else state.subscribed_at
         elapsed = self._clock() - (since or 0.0) + _WINDOW_MARGIN
-        window, span = next(
-            ((name, seconds) for name, seconds in _TRADE_WINDOWS if elapsed <= seconds),
-            _TRADE_WINDOWS[-1],
-        )
-        rows: Sequence[TradeRow] | None = None
-        for attempt in range(1, self.options.rest_attempts + 1):
-            try:
-                rows = await self.rest_trades(channel.pair, window)
-                break
-            except BitstampError:
-                if attempt == self.options.rest_attempts:
-                    break
-                await asyncio.sleep(self.options.backoff.delay(attempt))  # retry pacing
+        windows = [w for w in _TRADE_WINDOWS if w[1] >= elapsed] or [_TRADE_WINDOWS[-1]]
         gap: tuple[GapReason, int | None] | None = None
         recovered: list[tuple[int, TradeRow]] = []
-        if rows is None:
-            gap = (GapReason.REST_FAILED, None)
-        else:
-            overlap = False
-            floor = int(state.subscribed_wall or 0.0)
-            for row in rows:
-                trade_id = int(row.id)
-                if last_id is not None:
-                    if trade_id <= last_id:
-                        overlap = True
-                        continue
-                elif row.timestamp.timestamp() < floor:
-                    continue
-                recovered.append((trade_id, row))
-            recovered.sort(key=lambda pair: pair[0])
-            if not overlap and elapsed > span and last_id is not None:
+        for window, span in windows:
+            rows = await self._rest_page(channel.pair, window)
+            if rows is None:
+                gap = (GapReason.REST_FAILED, None)
+                break
+            recovered, overlap = self._newer_than(state, rows)
+            if last_id is None or overlap:
+                break
+            if window == windows[-1][0] and elapsed > span:
                 first = recovered_trade(channel, recovered[0][1]) if recovered else None
                 gap = (GapReason.REST_UNREACHABLE, first.microtimestamp if first else None)
         held, state.holding = state.holding or [], None
@@ -641,6 +668,41 @@ class StreamHub:
                 self.stats.trades_recovered += 1
         for event in held:
             self._accept(state, event)
+
+    async def _rest_page(self, pair: str, window: str) -> Sequence[TradeRow] | None:
+        """One ``transactions/`` page, retried; ``None`` when every attempt failed."""
+        assert self.rest_trades is not None
+        attempts = self.options.rest_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.rest_trades(pair, window)
+            except BitstampError:
+                if attempt == attempts:
+                    return None
+                await asyncio.sleep(self.options.backoff.delay(attempt))  # retry pacing
+        return None
+
+    @staticmethod
+    def _newer_than(
+        state: ChannelState, rows: Sequence[TradeRow]
+    ) -> tuple[list[tuple[int, TradeRow]], bool]:
+        """The rows after the last trade delivered, oldest first, and whether the page
+        reached back to it (or before)."""
+        last_id = state.last_trade_id
+        floor = int(state.subscribed_wall or 0.0)
+        overlap = False
+        newer: list[tuple[int, TradeRow]] = []
+        for row in rows:
+            trade_id = int(row.id)
+            if last_id is not None:
+                if trade_id <= last_id:
+                    overlap = True
+                    continue
+            elif row.timestamp.timestamp() < floor:
+                continue  # nothing delivered yet: only what came after subscribing
+            newer.append((trade_id, row))
+        newer.sort(key=lambda pair: pair[0])
+        return newer, overlap
 
 
 class _Slot:

@@ -81,6 +81,17 @@ BookSource = Callable[[str, int], BookView]
 TokenCheck = Callable[[str], "int | str | None"]
 
 
+def _market_of(channel: str) -> str:
+    """The market symbol a (valid) channel name is about."""
+    for prefix in _PRIVATE_PREFIXES:
+        if channel.startswith(prefix):
+            return channel[len(prefix) :].rpartition("-")[0]
+    for prefix in _PUBLIC_PREFIXES:
+        if channel.startswith(prefix):
+            return channel[len(prefix) :]
+    return channel
+
+
 def _frame(event: str, channel: str, data: object) -> bytes:
     return orjson.dumps({"event": event, "channel": channel, "data": data})
 
@@ -116,6 +127,7 @@ class WebSocketStats:
     connections_opened: int = 0
     connections_refused: int = 0
     connections_dropped: int = 0
+    slow_consumers_cut: int = 0
     frames_sent: int = 0
     frames_received: int = 0
     errors_sent: Counter[str] = field(default_factory=Counter)
@@ -124,6 +136,7 @@ class WebSocketStats:
     def reset(self) -> None:
         """Zero every counter."""
         self.connections_opened = self.connections_refused = self.connections_dropped = 0
+        self.slow_consumers_cut = 0
         self.frames_sent = self.frames_received = 0
         self.errors_sent.clear()
         self.subscribe_requests.clear()
@@ -166,9 +179,13 @@ class FakeWebSocketServer:
     websockets token was issued to, or ``None``; ``book_snapshot(market, depth)`` and
     ``detail_book(market, depth)`` answer ``(microtimestamp, bids, asks)`` best first,
     with ``(price, amount)`` and ``(price, amount, order_id)`` rows: without them the
-    ``order_book_`` and ``detail_order_book_`` channels stay silent. ``on_connect()`` is
-    called when a connection subscribes its first channel (``FakeBitstamp`` starts its
-    market there, so the feed flows for streams).
+    ``order_book_`` and ``detail_order_book_`` channels stay silent.
+    ``on_subscribe(market)`` is called after each subscription is acknowledged
+    (``FakeBitstamp`` wakes that market and, unless ``run_market`` is set False, runs the
+    markets in the background there, so the feed flows).
+
+    A connection whose unsent frames exceed ``max_outbox`` (a client that cannot keep up)
+    is cut, as the exchange would; ``stats.slow_consumers_cut`` counts them.
 
     Use it as an async context manager or with :meth:`start` / :meth:`close`; ``url``
     is ``ws://127.0.0.1:<port>``.
@@ -189,7 +206,8 @@ class FakeWebSocketServer:
         ping_interval: float | None = 54.0,
         max_channels: int = MAX_CHANNELS,
         max_frame_bytes: int = MAX_FRAME_BYTES,
-        on_connect: Callable[[], object] | None = None,
+        max_outbox: int = 200_000,
+        on_subscribe: Callable[[str], object] | None = None,
     ) -> None:
         if snapshot_interval <= 0:
             raise ValueError("snapshot_interval must be positive")
@@ -203,7 +221,11 @@ class FakeWebSocketServer:
         self.ping_interval = ping_interval
         self.max_channels = max_channels
         self.max_frame_bytes = max_frame_bytes
-        self.on_connect = on_connect
+        self.on_subscribe = on_subscribe
+        self.max_outbox = max_outbox
+        # Read by FakeBitstamp's hook: whether a subscription starts the background market
+        # (False: the test drives it with advance()).
+        self.run_market = True
         self.stats = WebSocketStats()
         self._peers: set[_Peer] = set()
         self._subscribers: dict[str, set[_Peer]] = {}
@@ -438,9 +460,10 @@ class FakeWebSocketServer:
             self._subscribers.setdefault(channel, set()).add(peer)
             if channel.startswith(("order_book_", "detail_order_book_")):
                 self._new_snapshot_subscribers.add(channel)
-            if self.on_connect is not None and len(peer.channels) == 1:
-                self.on_connect()
         peer.send(_frame("bts:subscription_succeeded", channel, {}))
+        if self.on_subscribe is not None:
+            # After the acknowledgement: whatever the hook makes happen follows it.
+            self.on_subscribe(_market_of(channel))
 
     def _send_error(self, peer: _Peer, frame: bytes, message: str) -> None:
         self.stats.errors_sent[message] += 1
@@ -476,8 +499,19 @@ class FakeWebSocketServer:
     # -- the market, as frames ----------------------------------------------------------
 
     def _publish(self, channel: str, frame: bytes) -> None:
-        for peer in self._subscribers.get(channel, ()):
-            peer.send(frame)
+        peers = self._subscribers.get(channel)
+        if not peers:
+            return
+        limit = self.max_outbox
+        too_slow: list[_Peer] = []
+        for peer in peers:
+            if len(peer.outbox) < limit:
+                peer.send(frame)
+            else:
+                too_slow.append(peer)
+        for peer in too_slow:
+            self.stats.slow_consumers_cut += 1
+            self._abort(peer)
 
     def _on_market_event(self, event: FeedEvent) -> None:
         # A feed listener must not raise: an emulator bug is logged, the market goes on.
@@ -650,14 +684,25 @@ class _Exchange(Protocol):
 
 
 async def start_websocket_endpoint(exchange: _Exchange) -> FakeWebSocketServer:
-    """Start the WebSocket endpoint of ``exchange`` (a ``FakeBitstamp``) on its host."""
+    """Start the WebSocket endpoint of ``exchange`` (a ``FakeBitstamp``) on its host.
+
+    A subscription wakes its market (markets live from the first time anything needs
+    them) and keeps the markets running, so every channel flows without REST calls.
+    """
+
+    def wake(market: str) -> None:
+        if server.run_market:
+            exchange.run_market()
+        with contextlib.suppress(LookupError, ValueError):
+            exchange.book_snapshot(market, 1)  # unknown markets stay silent
+
     server = FakeWebSocketServer(
         exchange.feed,
         host=exchange.host,
         check_token=exchange.check_ws_token,
         book_snapshot=exchange.book_snapshot,
         detail_book=exchange.detail_book,
-        on_connect=exchange.run_market,
+        on_subscribe=wake,
     )
     await server.start()
     return server
