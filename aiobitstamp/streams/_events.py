@@ -1,8 +1,9 @@
 """Typed stream events: what every WebSocket channel delivers, decoded from its frames.
 
 Every event is a frozen, slotted dataclass. Money is :class:`~decimal.Decimal` parsed from
-the ``_str`` fields (``price_str``, ``amount_str``) when the frame has them, else from the
-JSON number through its shortest ``repr``; ids are exact strings (``id_str`` first, since
+the ``_str`` fields (``price_str``, ``amount_str``) with the models' checked parser (no
+``NaN``, no exponent bombs); only a frame without them falls back to the JSON number,
+through its shortest ``repr``; ids are exact strings (``id_str`` first, since
 trade ids can exceed 2**53); times are integer ``microtimestamp``\\ s with a ``timestamp``
 property giving the aware UTC :class:`~datetime.datetime`, converted only when read.
 
@@ -37,7 +38,8 @@ from decimal import Decimal
 from typing import Any
 
 from .._models import PriceLevels, Side
-from .._models._wire import decimal, identifier
+from .._models._wire import decimal as _exact
+from .._models._wire import identifier
 from ._channels import Channel, ChannelKind
 
 __all__ = [
@@ -294,11 +296,20 @@ _new = object.__new__
 _bd_channel, _bd_pair, _bd_micro, _bd_bids, _bd_asks = _slot_setters(BookDiff)
 
 
+def decimal(value: Any) -> Decimal:
+    """Money from a frame: a decimal string (or exact number) through the models' checked
+    parser; a JSON float, only when a frame lacks its ``*_str`` twin, through its
+    shortest ``repr`` (exact for the 15 significant digits a float keeps)."""
+    if value.__class__ is float:
+        return _exact(repr(value))
+    return _exact(value)
+
+
 def _number(data: Any, name: str, text_name: str) -> Decimal:
-    # The *_str form is exact; the JSON number is the fallback (through its shortest repr).
+    # The *_str form is exact; the JSON number is the fallback.
     text = data.get(text_name)
     if text.__class__ is str:
-        return Decimal(text)
+        return _exact(text)
     return decimal(data[name])
 
 
@@ -339,8 +350,7 @@ def _side(value: Any) -> Side:
 
 
 def _levels(rows: Any) -> Levels:
-    dec = Decimal
-    return tuple([(dec(row[0]), dec(row[1])) for row in rows])
+    return tuple([(_exact(row[0]), _exact(row[1])) for row in rows])
 
 
 # -- decoders, one per channel kind -------------------------------------------------------
@@ -349,7 +359,7 @@ def _levels(rows: Any) -> Levels:
 def live_trade(channel: Channel) -> Decoder:
     """Decoder of ``live_trades_{pair}`` frames."""
     name, pair = channel.name, channel.pair
-    dec = Decimal
+    dec = _exact
 
     def decode(event: str, data: Any) -> StreamEvent:
         if event != "trade":
