@@ -42,7 +42,6 @@ class EventBuffer:
     __slots__ = (
         "_capacity",
         "_error",
-        "_last",
         "_latest",
         "_lossless",
         "_queue",
@@ -60,7 +59,6 @@ class EventBuffer:
         self._waiter: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
         self._stopped = False  # no more events accepted (overflowed or failed)
-        self._last: dict[str, int] = {}  # last accepted microtimestamp per channel
 
     @property
     def capacity(self) -> int:
@@ -91,9 +89,6 @@ class EventBuffer:
                 return
             self._queue.append(event)
             self._lossless += 1
-            micros = getattr(event, "microtimestamp", None)
-            if micros is not None:
-                self._last[event.channel] = micros
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -108,13 +103,19 @@ class EventBuffer:
             waiter.set_result(None)
 
     def _overflow(self, event: StreamEvent) -> None:
+        last: dict[str, int] = {}
+        for queued in reversed(self._queue):
+            micros = getattr(queued, "microtimestamp", None)
+            channel = getattr(queued, "channel", None)
+            if micros is not None and channel is not None and channel not in last:
+                last[channel] = micros
         self.fail(
             StreamLaggingError(
                 f"the consumer of {event.channel} fell {self._capacity} events behind; the "
                 "stream stopped before dropping any (raise buffer_size, or consume faster)",
                 channel=event.channel,
                 capacity=self._capacity,
-                last_microtimestamp=self._last,
+                last_microtimestamp=last,
             )
         )
 

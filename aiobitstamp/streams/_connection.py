@@ -62,6 +62,11 @@ _TEXT, _CLOSING_TYPES = (
 )
 
 TokenProvider = Callable[[], Awaitable[tuple[str, str]]]
+# Control events that name a channel (the others come with channel ""); a data frame of a
+# subscribed channel is anything else.
+_CONTROL_EVENTS = frozenset(
+    {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:error"}
+)
 
 
 class Pacer(Protocol):
@@ -337,7 +342,7 @@ class Connection:
                     stats.malformed_frames += 1
                     continue
                 state = routes.get(channel)
-                if state is not None and event[:4] != "bts:":
+                if state is not None and event not in _CONTROL_EVENTS:
                     on_frame(self, state, event, frame.get("data"), raw)
                 else:
                     self._control(event, channel, frame)

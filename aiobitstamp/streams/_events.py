@@ -313,6 +313,14 @@ def _number(data: Any, name: str, text_name: str) -> Decimal:
     return decimal(data[name])
 
 
+def _money_field(data: Any, text: Any, name: str) -> Decimal:
+    """The slow path of a money field: the ``*_str`` text through the checked parser, or
+    the JSON number when the frame has no text."""
+    if text.__class__ is str:
+        return _exact(text)
+    return decimal(data[name])
+
+
 def _optional_number(data: Any, name: str) -> Decimal | None:
     value = data.get(name)
     if value is None or value == "":
@@ -359,27 +367,43 @@ def _levels(rows: Any) -> Levels:
 def live_trade(channel: Channel) -> Decoder:
     """Decoder of ``live_trades_{pair}`` frames."""
     name, pair = channel.name, channel.pair
-    dec = _exact
+    dec = Decimal
 
+    # The hottest function of the package: inline fast paths for what the exchange sends
+    # (plain decimal strings, int ids); anything else goes through the checked parsers.
     def decode(event: str, data: Any) -> StreamEvent:
         if event != "trade":
             raise ValueError(f"unexpected event {event!r} on {name}")
-        price = data.get("price_str")
-        amount = data.get("amount_str")
-        trade_id = data.get("id_str")
+        get = data.get
+        price = get("price_str")
+        amount = get("amount_str")
+        trade_id = get("id_str")
         kind = data["type"]
-        buy = data.get("buy_order_id")
-        sell = data.get("sell_order_id")
+        buy = get("buy_order_id")
+        sell = get("sell_order_id")
         trade = _new(LiveTrade)
         _lt_channel(trade, name)
         _lt_pair(trade, pair)
-        _lt_id(trade, trade_id if trade_id.__class__ is str else identifier(data["id"]))
-        _lt_price(trade, dec(price) if price.__class__ is str else decimal(data["price"]))
-        _lt_amount(trade, dec(amount) if amount.__class__ is str else decimal(data["amount"]))
+        if trade_id.__class__ is not str:
+            trade_id = data["id"]
+            trade_id = str(trade_id) if trade_id.__class__ is int else identifier(trade_id)
+        _lt_id(trade, trade_id)
+        _lt_price(
+            trade,
+            dec(price)
+            if price.__class__ is str and price.replace(".", "", 1).isdigit() and price.isascii()
+            else _money_field(data, price, "price"),
+        )
+        _lt_amount(
+            trade,
+            dec(amount)
+            if amount.__class__ is str and amount.replace(".", "", 1).isdigit() and amount.isascii()
+            else _money_field(data, amount, "amount"),
+        )
         _lt_side(trade, _BUY if kind == 0 else _SELL if kind == 1 else Side.from_wire(kind))
         _lt_micro(trade, int(data["microtimestamp"]))
-        _lt_buy(trade, None if buy is None else identifier(buy))
-        _lt_sell(trade, None if sell is None else identifier(sell))
+        _lt_buy(trade, str(buy) if buy.__class__ is int else _optional_id(buy))
+        _lt_sell(trade, str(sell) if sell.__class__ is int else _optional_id(sell))
         _lt_recovered(trade, False)
         return trade
 

@@ -56,7 +56,7 @@ from .._exceptions import BitstampError, ClientClosedError
 from ._backoff import Backoff
 from ._channels import Channel, ChannelKind, Delivery
 from ._connection import Connection, EndReason, OpenFailedError, Pacer, TokenProvider
-from ._events import Gap, GapReason, StreamEvent, decoder_for, recovered_trade
+from ._events import Gap, GapReason, LiveTrade, StreamEvent, decoder_for, recovered_trade
 from ._subscription import Subscription
 
 __all__ = [
@@ -202,13 +202,14 @@ class ChannelState:
         "channel",
         "decode",
         "decoding",
+        "dedupe_below",
         "error",
         "frame_sinks",
         "holding",
         "hole_since",
         "join",
-        "last_micro",
-        "last_trade_id",
+        "last_event",
+        "last_raw",
         "lost",
         "owner",
         "ready",
@@ -234,8 +235,12 @@ class ChannelState:
         self.join: _Join | None = None
         self.holding: list[StreamEvent] | None = None  # trades held during a REST refill
         self.refill: asyncio.Task[None] | None = None
-        self.last_trade_id: int | None = None
-        self.last_micro: int | None = None
+        # The last event delivered (its id and time are read only when recovering), and,
+        # after a REST refill, the newest trade id delivered: live trades up to it are
+        # duplicates, until the first newer one.
+        self.last_event: StreamEvent | None = None
+        self.last_raw: bytes | None = None  # the last frame delivered, as received
+        self.dedupe_below: int | None = None
         self.hole_since: float | None = None  # hub clock: the source was last heard then
         self.lost = False  # the source ended: recover on the next take-over
         self.subscribed_at: float | None = None  # hub clock at the first acknowledgement
@@ -245,6 +250,17 @@ class ChannelState:
 
     def __repr__(self) -> str:
         return f"<ChannelState {self.channel.name} owner={self.owner!r}>"
+
+    @property
+    def last_trade_id(self) -> int | None:
+        """Id of the last trade delivered (trade channels)."""
+        event = self.last_event
+        return int(event.id) if isinstance(event, LiveTrade) else None
+
+    @property
+    def last_micro(self) -> int | None:
+        """Microtimestamp of the last event delivered, when it had one."""
+        return getattr(self.last_event, "microtimestamp", None)
 
 
 class StreamHub:
@@ -458,6 +474,7 @@ class StreamHub:
     ) -> None:
         """A data frame of ``state``'s channel arrived on ``connection``."""
         if state.owner is connection and state.join is None:
+            state.last_raw = raw
             for frame_sink in state.frame_sinks:
                 frame_sink.deliver_frame(event, data)
             if state.decoding:
@@ -466,7 +483,12 @@ class StreamHub:
                 except _PARSE_ERRORS:
                     self.stats.malformed_frames += 1
                     return
-                self._accept(state, decoded)
+                if state.trades and (state.holding is not None or state.dedupe_below is not None):
+                    self._accept(state, decoded)
+                    return
+                state.last_event = decoded
+                for sink in state.typed_sinks:
+                    sink.deliver(decoded)
             return
         self._on_frame_aside(connection, state, event, data, raw)
 
@@ -475,17 +497,18 @@ class StreamHub:
             if state.holding is not None:
                 state.holding.append(event)
                 return
-            trade_id = int(event.id)  # type: ignore[union-attr,arg-type]
-            last = state.last_trade_id
-            if last is not None and trade_id <= last:
-                self.stats.duplicates_dropped += 1
-                return
-            state.last_trade_id = trade_id
-        state.last_micro = event.microtimestamp  # type: ignore[union-attr]
+            floor = state.dedupe_below
+            if floor is not None:
+                if int(event.id) <= floor:  # type: ignore[union-attr,arg-type]
+                    self.stats.duplicates_dropped += 1
+                    return
+                state.dedupe_below = None  # ids only grow from here
+        state.last_event = event
         for sink in state.typed_sinks:
             sink.deliver(event)
 
-    def _decode_accept(self, state: ChannelState, event: str, data: Any) -> None:
+    def _decode_accept(self, state: ChannelState, event: str, data: Any, raw: bytes) -> None:
+        state.last_raw = raw
         for frame_sink in state.frame_sinks:
             frame_sink.deliver_frame(event, data)
         if not state.decoding:
@@ -504,10 +527,19 @@ class StreamHub:
         if join is None:
             self.stats.stray_frames += 1
             return
+        if connection is join.new and state.owner is connection:
+            # Joined, but the old connection was ahead: skip what it delivered already.
+            if raw in join.seen:
+                self.stats.duplicates_dropped += 1
+                return
+            state.join = None
+            self._decode_accept(state, event, data, raw)
+            return
         if connection is join.new:
             if raw in join.seen:
-                # The old connection delivered this frame already: join the streams here.
-                self.finish_join(state, join, 0)
+                # The old connection delivered this frame already, and so everything held
+                # before it: join the streams here.
+                self.finish_join(state, join, len(join.buffer))
                 return
             join.keys[raw] = len(join.buffer)
             join.buffer.append((event, data, raw))
@@ -515,7 +547,7 @@ class StreamHub:
                 self.finish_join(state, join, 0)
             return
         if connection is join.old and state.owner is connection:
-            self._decode_accept(state, event, data)
+            self._decode_accept(state, event, data, raw)
             index = join.keys.get(raw)
             if index is not None:
                 self.finish_join(state, join, index + 1)
@@ -527,26 +559,43 @@ class StreamHub:
         self.stats.stray_frames += 1
 
     def finish_join(self, state: ChannelState, join: _Join, start: int) -> None:
-        """Make the successor the source, delivering its held frames from ``start`` on
-        (skipping any the old connection delivered)."""
-        state.join = None
+        """Make the successor the source, delivering its held frames from ``start`` on.
+
+        Frames the old connection delivered are skipped, here and in what the successor
+        sends next, until the first one it did not: the old connection may have been
+        ahead of the point where the streams met."""
         state.owner = join.new
         seen = join.seen
+        tail = True
         for event, data, raw in join.buffer[start:]:
-            if raw not in seen:
-                self._decode_accept(state, event, data)
+            if tail and raw in seen:
+                self.stats.duplicates_dropped += 1
+                continue
+            tail = False
+            self._decode_accept(state, event, data, raw)
+        join.buffer.clear()
+        join.keys.clear()
+        state.join = join if tail and seen else None
+        if state.slot is not None:
+            state.slot.wake.set()
         if state.slot is not None:
             state.slot.wake.set()
 
     def on_subscribed(self, connection: Connection, state: ChannelState) -> None:
         """``connection`` got ``bts:subscription_succeeded`` for ``state``'s channel."""
         owner = state.owner
+        if state.join is not None and state.join.new is owner:
+            state.join = None  # the tail of an earlier handover: over
         if owner is None:
             self._take_over(state, connection, ())
         elif owner is not connection and state.join is None:
             # The successor of a handover (or of a source that just ended and is about
-            # to be recovered): hold its frames until the streams are joined.
-            state.join = _Join(owner, connection)
+            # to be recovered): hold its frames until the streams are joined. The frame
+            # the old connection delivered last may already be in the successor's stream
+            # (sent after the server took its subscription, read before its answer).
+            join = state.join = _Join(owner, connection)
+            if state.last_raw is not None:
+                join.seen.add(state.last_raw)
         if state.slot is not None:
             state.slot.wake.set()
 
@@ -578,23 +627,23 @@ class StreamHub:
             state.ready.set()
         lost, state.lost = state.lost, False
         if not lost:
-            for event, data, _ in held:
-                self._decode_accept(state, event, data)
+            for event, data, raw in held:
+                self._decode_accept(state, event, data, raw)
             return
         kind = state.channel.kind
         if state.trades and self.rest_trades is not None:
             if state.holding is None:
                 state.holding = []
-            for event, data, _ in held:
-                self._decode_accept(state, event, data)  # goes to holding
+            for event, data, raw in held:
+                self._decode_accept(state, event, data, raw)  # goes to holding
             if state.refill is not None:
                 state.refill.cancel()
             state.refill = asyncio.get_running_loop().create_task(self._refill(state))
             return
         if kind.delivery is Delivery.LOSSLESS:
             self._gap(state, GapReason.RECONNECTED, state.last_micro, None)
-        for event, data, _ in held:
-            self._decode_accept(state, event, data)
+        for event, data, raw in held:
+            self._decode_accept(state, event, data, raw)
 
     def _gap(
         self, state: ChannelState, reason: GapReason, since: int | None, until: int | None
@@ -661,11 +710,15 @@ class StreamHub:
             if until is None and held:
                 until = held[0].microtimestamp  # type: ignore[union-attr]
             self._gap(state, gap[0], last_micro, until)
-        for _, row in recovered:
-            before = state.last_trade_id
-            self._accept(state, recovered_trade(channel, row))
-            if state.last_trade_id != before:
-                self.stats.trades_recovered += 1
+        newest = last_id
+        for trade_id, row in recovered:
+            trade = recovered_trade(channel, row)
+            state.last_event = trade
+            newest = trade_id
+            self.stats.trades_recovered += 1
+            for sink in state.typed_sinks:
+                sink.deliver(trade)
+        state.dedupe_below = newest
         for event in held:
             self._accept(state, event)
 

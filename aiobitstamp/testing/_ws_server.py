@@ -295,6 +295,12 @@ class FakeWebSocketServer:
         """Connections open now."""
         return len(self._peers)
 
+    @property
+    def backlog(self) -> int:
+        """Frames waiting to be sent on the busiest connection (a replay paces itself on
+        it)."""
+        return max((len(peer.outbox) for peer in self._peers), default=0)
+
     def subscribers(self, channel: str) -> int:
         """How many connections are subscribed to ``channel`` (wire name) now."""
         return len(self._subscribers.get(channel, ()))
