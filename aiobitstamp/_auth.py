@@ -209,7 +209,12 @@ class Credentials:
         """
         from ._key_sources import credentials_from_env
 
-        return credentials_from_env(prefix, label=label, permissions=permissions, environ=environ)
+        # A mapping given here may hold the secret: keep it out of this frame's locals.
+        given = [environ]
+        del environ
+        return credentials_from_env(
+            prefix, label=label, permissions=permissions, environ=given.pop()
+        )
 
     @classmethod
     def from_file(

@@ -65,9 +65,7 @@ class _Hidden:
         return "<hidden>"
 
 
-class Client(
-    MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRuleAPI, StreamsAPI
-):
+class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRuleAPI, StreamsAPI):
     """An asyncio session with Bitstamp's HTTP API v2.
 
     >>> async with Client(api_key, api_secret) as client:   # doctest: +SKIP
@@ -327,15 +325,16 @@ class Client(
             raise self._pipeline._no_key(found, found.method, found.template)
         return slot.credentials
 
-    async def rotate_key(self, credentials: Credentials) -> None:
+    def rotate_key(self, credentials: Credentials) -> Awaitable[None]:
         """Replace the key labelled ``credentials.label`` with ``credentials``, live.
 
-        Requests already signed finish with the old key; every request signed from now
-        on (retries included) uses the new one; no call fails for the swap. Returns once
-        no request signed with the old key still awaits its answer: then the old key can
-        be deleted at the exchange. The label keeps its rate-limit budget. Routing is
-        computed again from the new key's permissions (and refused, changing nothing, if
-        a route pinned to this label would no longer be covered).
+        The swap happens now, when called: requests already signed finish with the old key;
+        every request signed from now on (retries included) uses the new one; no call fails
+        for the swap. Await the result to wait until no request signed with the old key
+        still awaits its answer: then the old key can be deleted at the exchange. The label
+        keeps its rate-limit budget. Routing is computed again from the new key's
+        permissions (and the rotation refused, changing nothing, if a route pinned to this
+        label would no longer be covered).
 
         >>> new = Credentials(new_key, new_secret, label="trader", permissions={"trade"})
         >>> await client.rotate_key(new)  # doctest: +SKIP
@@ -345,7 +344,7 @@ class Client(
                 "this client has no keys to rotate; create it with api_key/api_secret or keys="
             )
         self._ensure_usable()
-        await self._keys.rotate(credentials)
+        return self._keys.rotate(credentials)
 
     # -- observability ---------------------------------------------------------------
 
@@ -361,8 +360,17 @@ class Client(
 
     @property
     def limiter(self) -> Limiter | None:
-        """The rate limiter in use (``None`` when limiting is off)."""
+        """The rate limiter in use (``None`` when limiting is off). With
+        ``rate_limit_scope="key"`` it admits the public calls; see :meth:`limiter_for`."""
         return self._limiter
+
+    def limiter_for(self, label: str) -> Limiter | None:
+        """The limiter that admits the calls of the key labelled ``label``: its own with
+        ``rate_limit_scope="key"``, else the shared one."""
+        slot = self._keys.slots.get(label) if self._keys is not None else None
+        if slot is None:
+            raise InvalidParameterError(f"no key labelled {label!r}")
+        return slot.limiter
 
 
 def _parse_url(name: str, value: object, schemes: tuple[str, ...]) -> URL:

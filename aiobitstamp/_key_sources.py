@@ -109,9 +109,12 @@ def credentials_from_env(
     environ: Mapping[str, str] | None = None,
 ) -> Credentials:
     """See ``Credentials.from_env``."""
+    # The environment holds the secret: from here on this frame shows "<hidden>".
+    hidden = _Hidden(os.environ if environ is None else environ)
+    del environ
     if not isinstance(prefix, str) or not prefix:
         raise InvalidCredentialsError("prefix must be a non-empty str such as 'BITSTAMP'")
-    found = _from_env(prefix, label, permissions, os.environ if environ is None else environ)
+    found = _from_env(prefix, label, permissions, hidden)
     if isinstance(found, BitstampError):
         raise found
     return found
@@ -121,8 +124,9 @@ def _from_env(
     prefix: str,
     label: str | None,
     permissions: Iterable[str] | str | None,
-    env: Mapping[str, str],
+    hidden: _Hidden,
 ) -> Credentials | BitstampError:
+    env: Mapping[str, str] = hidden.value
     key_name, secret_name = f"{prefix}_API_KEY", f"{prefix}_API_SECRET"
     missing = [name for name in (key_name, secret_name) if not env.get(name)]
     if missing:

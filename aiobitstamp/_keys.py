@@ -17,11 +17,12 @@ A route pinned to a key that was said not to have its permission is refused when
 table is computed; a route no key covers fails locally, before anything is sent, with
 ``MissingPermissionError`` naming the permission and the keys there are.
 
-**Rotation.** ``rotate()`` swaps the credentials behind a label. A request reads its key
-when it is signed (after the rate limiter admits it), so requests already signed finish
-with the old key, and every request signed afterwards, retries included, uses the new one;
-nothing fails in between. ``rotate()`` returns once no request signed with the old key is
-still waiting for its answer: from then on the old key can be deleted at the exchange.
+**Rotation.** ``rotate()`` swaps the credentials behind a label at once, when called. A
+request reads its key when it is signed (after the rate limiter admits it), so requests
+already signed finish with the old key, and every request signed afterwards, retries
+included, uses the new one; nothing fails in between. What ``rotate()`` returns, awaited,
+ends once no request signed with the old key is still waiting for its answer: from then on
+the old key can be deleted at the exchange.
 
 **Budgets.** In ``"key"`` scope each label has a limiter of its own (kept across
 rotations: a rotated key is still the same bot's budget); in ``"host"`` scope all keys and
@@ -31,8 +32,8 @@ the public endpoints share one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from typing import Any, Literal
 
 from ._auth import Credentials
 from ._exceptions import (
@@ -216,8 +217,9 @@ class KeyRing:
 
     # -- rotation ------------------------------------------------------------------------
 
-    async def rotate(self, credentials: Credentials) -> None:
-        """Swap the key labelled ``credentials.label`` (see the module docstring)."""
+    def rotate(self, credentials: Credentials) -> Awaitable[None]:
+        """Swap the key labelled ``credentials.label`` now (see the module docstring);
+        the result, awaited, ends once the old key has no request awaiting an answer."""
         if not isinstance(credentials, Credentials):
             raise InvalidParameterError(
                 f"rotate_key takes Credentials, got {type(credentials).__name__}"
@@ -231,16 +233,31 @@ class KeyRing:
             )
         old = slot.current
         if old.credentials == credentials:
-            return
+            return _DRAINED
         keys = self._current()
         keys[credentials.label] = credentials
         table = self._table(keys)  # raises, before anything changed, if routing breaks
         slot.current = _Generation(credentials)
         self.routes.update(table)
         old.retired = True
-        if old.in_flight:
-            old.drained = asyncio.get_running_loop().create_future()
-            await asyncio.shield(old.drained)
+        if not old.in_flight:
+            return _DRAINED
+        # Requests are in flight, so a loop runs: the last of them resolves this.
+        old.drained = asyncio.get_running_loop().create_future()
+        return old.drained
+
+
+class _Drained:
+    """An awaitable that is already done: no request of the old key was in flight."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
+
+
+_DRAINED = _Drained()
 
 
 def _check_routing(routing: Routing, slots: Mapping[str, KeySlot]) -> Routing:

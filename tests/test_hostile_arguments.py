@@ -231,7 +231,7 @@ OVERRIDES: dict[tuple[str, str], tuple[object, list[object]]] = {
 }
 
 # Methods without caller input, and methods that are not endpoints.
-NOT_ENDPOINTS = {"aclose", "rotate_key"}  # lifecycle and keys: nothing sent
+NOT_ENDPOINTS = {"aclose"}
 UNKNOWN = object()  # compared by identity: Evil strings equal everything
 
 
