@@ -33,7 +33,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
-from ._exceptions import InvalidCredentialsError
+from ._exceptions import InvalidCredentialsError, InvalidParameterError
 from ._permissions import grants, normalize_permissions
 
 __all__ = [
@@ -160,7 +160,12 @@ class Credentials:
         if problem is not None:
             raise InvalidCredentialsError(problem)
         object.__setattr__(self, "label", str.__str__(label))
-        said = normalize_permissions(permissions)
+        try:
+            said = normalize_permissions(permissions)
+        except InvalidParameterError as error:
+            problem = error.message
+        if problem is not None:
+            raise InvalidCredentialsError(problem)
         object.__setattr__(self, "permissions", said)
         object.__setattr__(self, "_grants", grants(said))
 

@@ -92,9 +92,9 @@ def test_a_wrong_permission_is_refused_saying_why(said: object, message: str) ->
     with pytest.raises(InvalidParameterError) as caught:
         Credentials("key1", SECRET, permissions=said)  # type: ignore[arg-type]
     assert message in str(caught.value)
-    assert isinstance(caught.value, InvalidCredentialsError) or isinstance(
-        caught.value, InvalidParameterError
-    )
+    # Said through Credentials: the credentials' own error, a ValueError too.
+    assert isinstance(caught.value, InvalidCredentialsError)
+    assert isinstance(caught.value, ValueError)
 
 
 # -- labels, repr, value -----------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_a_private_file_of_one_key_and_from_file(tmp_path: Path) -> None:
     path = write(tmp_path / "one.toml", f'api_key = "k1"\napi_secret = "{SECRET}"\n', 0o400)
     assert Credentials.from_file(path) == Credentials("k1", SECRET)
     several = write(tmp_path / "keys.toml", KEY_FILE)
-    with pytest.raises(InvalidCredentialsError, match="holds 3 keys .* say which with label="):
+    with pytest.raises(InvalidCredentialsError, match=r"holds 3 keys .* say which with label="):
         Credentials.from_file(several)
     reader = Credentials.from_file(several, label="reader")
     assert reader.api_key == "readkey1"
