@@ -190,9 +190,9 @@ class Credentials:
 
     @property
     def masked_key(self) -> str:
-        """The key's first four characters and its length, for messages: ``'abcd…' (32
-        characters)``."""
-        return f"{self.api_key[:4]!r}… ({len(self.api_key)} characters)"
+        """The key's first four characters and its length, for messages: ``'abcd…', 32
+        characters``."""
+        return f"'{self.api_key[:4]}…', {len(self.api_key)} characters"
 
     # -- loading (I/O lives in _key_sources; imported when used) ---------------------------
 

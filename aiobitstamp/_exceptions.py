@@ -603,9 +603,17 @@ def add_key_context(
     the permissions the key was declared with, when the user declared any."""
     error.key_label = label
     code = error.code
+    key = f"key {label!r}" + (f" (api_key {masked_key})" if masked_key else "")
+    if isinstance(error, RateLimitError):
+        error.message = (
+            f"{error.message} -- rate limited while using {key}: the client paced and "
+            "retried already; send less, share one budget among processes (RedisLimiter), "
+            "and keep rate_limit_scope='host' unless the exchange counts per key"
+        )
+        error.args = (error.message,)
+        return
     if not isinstance(error, ExchangeError) or code is None or not code.startswith("API"):
         return
-    key = f"key {label!r}" + (f" (api_key {masked_key})" if masked_key else "")
     where = f"{error.method} {error.path}" if error.method and error.path else route_name
     hint: str
     if code == "API0001":

@@ -126,7 +126,7 @@ def test_repr_shows_label_and_permissions_never_the_secret() -> None:
         "permissions=['read', 'trade'])"
     )
     assert SECRET not in repr(labelled) + str(labelled)
-    assert labelled.masked_key == "'key1'… (4 characters)"
+    assert labelled.masked_key == "'key1…', 4 characters"
 
 
 def test_equality_pickle_and_replace_keep_label_and_permissions() -> None:

@@ -21,6 +21,8 @@ from aiobitstamp import (
     MissingCredentialsError,
     MissingPermissionError,
     PermissionDeniedError,
+    RateLimitError,
+    RetryPolicy,
     SlidingWindowLimiter,
 )
 from aiobitstamp._routes import ROUTES
@@ -499,7 +501,7 @@ async def test_api0001_an_unknown_key_says_check_for_typos(fake: FakeBitstamp) -
     assert isinstance(error, AuthenticationError) and error.code == "API0001"
     message = str(error)
     assert message.startswith("API0001: API key not found -- the exchange does not know key 'bot'")
-    assert "api_key 'read'… (7 characters)" in message
+    assert "api_key 'read…', 7 characters" in message
     assert "typos, stray whitespace" in message and "not revoked" in message
     assert error.key_label == "bot" and error.attempts == 1
 
@@ -507,7 +509,7 @@ async def test_api0001_an_unknown_key_says_check_for_typos(fake: FakeBitstamp) -
 async def test_api0011_a_malformed_key_says_check_for_typos(fake: FakeBitstamp) -> None:
     error = await auth_error(fake, Credentials("read-key'1", READ_SECRET, label="bot"))
     assert error.code == "API0011"
-    assert "key 'bot' (api_key 'read'… (10 characters)) is not in the form" in str(error)
+    assert "key 'bot' (api_key 'read…', 10 characters) is not in the form" in str(error)
     assert "typos, stray whitespace and quotes" in str(error)
 
 
@@ -524,7 +526,7 @@ async def test_api0003_names_the_endpoint_the_key_and_the_permission(fake: FakeB
     assert isinstance(error, PermissionDeniedError) and error.code == "API0003"
     message = str(error)
     assert (
-        "key 'reader' (api_key 'read'… (8 characters)) has no permission for "
+        "key 'reader' (api_key 'read…', 8 characters) has no permission for "
         "POST /api/v2/cancel_all_orders/: cancel_all_orders needs 'cancel_all_orders' "
         "(scope 'trade')"
     ) in message
@@ -620,3 +622,24 @@ async def test_emulator_keys_answer_with_their_own_secret_and_rules() -> None:
             fake.add_api_key(account, "newkey1", secret("New"), permissions={"reed"})
         with pytest.raises(ValueError, match="no API key"):
             fake.remove_api_key("readkey1")
+
+
+async def test_a_rate_limit_names_the_key_and_what_to_do() -> None:
+    async with FakeBitstamp(rate_limits=[(1, 600.0)], rate_limit_scope="key") as fake:
+        fake.add_account("readkey1", READ_SECRET, {"usd": "1"})
+        async with Client(
+            keys=[READER],
+            base_url=fake.url,
+            rate_limits=None,
+            retry=RetryPolicy(max_attempts=1),
+        ) as client:
+            await client.account_balances()
+            with pytest.raises(RateLimitError) as caught:
+                await client.account_balances()
+    error = caught.value
+    assert error.key_label == "reader"
+    assert str(error).startswith(
+        "400.002: Request rejected due to exceeded rate limit. -- rate limited while using "
+        "key 'reader' (api_key 'read…', 8 characters): the client paced and retried already"
+    )
+    assert "RedisLimiter" in str(error) and "rate_limit_scope='host'" in str(error)
