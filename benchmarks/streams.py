@@ -28,10 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import dataclasses
+import pickle
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -45,13 +48,13 @@ import orjson
 from aiobitstamp import Client, MockTransport, Response
 from aiobitstamp.streams import Backoff, LiveTrade, StreamHub, StreamOptions
 from aiobitstamp.streams._book import LiveOrderBook
+from aiobitstamp.testing import FakeBitstamp
 from aiobitstamp.testing._feed import BookChanged, MarketFeed, TradePrinted
 from aiobitstamp.testing._ws_server import FakeWebSocketServer
 
 TRADES_MARKET = "tradesbench"
 DIFFS_MARKET = "diffbench"
 LATENCY_MARKET = "latencybench"
-START_MICROS = 1_700_000_000_000_000
 NEVER_WAIT = ((10**9, 1.0), (10**9, 600.0))
 OPTIONS = StreamOptions(
     ping_interval=None,
@@ -67,69 +70,58 @@ except ImportError:  # ccxt is a dev extra
     ccxtpro = None
 
 
-# -- the feed, identical in both processes ----------------------------------------------
-
-
-def make_trades(count: int, seed: int = 7) -> list[TradePrinted]:
-    rng = random.Random(seed)
-    trades = []
-    for index in range(1, count + 1):
-        price = Decimal(rng.randint(4_900_000, 5_100_000)) / 100
-        amount = Decimal(rng.randint(1, 10**8)) / 10**8
-        trades.append(
-            TradePrinted(
-                TRADES_MARKET,
-                3_677_897_680_000_000 + index,
-                price,
-                amount,
-                rng.randint(0, 1),
-                START_MICROS + index,
-                1_000_000_000_000_000 + 2 * index,
-                1_000_000_000_000_001 + 2 * index,
-                None,
-                None,
-                None,
-                None,
-                Decimal(0),
-                Decimal(0),
-            )  # fmt: skip
-        )
-    return trades
-
+# -- the feed: recorded once from the emulator's living market ---------------------------
 
 Levels = dict[Decimal, Decimal]
 
 
-def make_book(count: int, seed: int = 11) -> tuple[Levels, Levels, list[BookChanged]]:
-    """An initial book of 2,000 levels a side and ``count`` diffs that never cross it."""
-    rng = random.Random(seed)
-    bids: Levels = {Decimal(49_999 - i) + Decimal("0.50"): Decimal("1.25") for i in range(2000)}
-    asks: Levels = {Decimal(50_001 + i) + Decimal("0.50"): Decimal("0.75") for i in range(2000)}
-    initial = (dict(bids), dict(asks))
-    diffs = []
-    for index in range(1, count + 1):
-        changes: tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]] = ([], [])
-        for _ in range(rng.choice((1, 1, 2, 3))):
-            on_bid = rng.random() < 0.5
-            side = bids if on_bid else asks
-            # Busy near the top, like a real book.
-            distance = int(rng.expovariate(1 / 20))
-            price = (
-                Decimal(49_999 - distance) + Decimal("0.50")
-                if on_bid
-                else Decimal(50_001 + distance) + Decimal("0.50")
-            )
-            if price in side and rng.random() < 0.3:
-                amount = Decimal("0E-8")
-                del side[price]
-            else:
-                amount = Decimal(rng.randint(1, 10**9)) / 10**8
-                side[price] = amount
-            changes[0 if on_bid else 1].append((price, amount))
-        diffs.append(
-            BookChanged(DIFFS_MARKET, START_MICROS + index, tuple(changes[0]), tuple(changes[1]))
-        )
-    return initial[0], initial[1], diffs
+@dataclass
+class Feed:
+    """What the emulator's BTC/USD market printed: its book when recording began, then
+    every trade and every book change, renamed to the benchmark's markets."""
+
+    trades: list[TradePrinted]
+    book: tuple[Levels, Levels]
+    diffs: list[BookChanged]
+
+    @property
+    def last_trade_id(self) -> str:
+        return str(self.trades[-1].trade_id)
+
+
+def record_feed(trades: int, diffs: int, seed: int = 3) -> Feed:
+    """Run the emulator's matching engine (synthetic makers, takers, sweeps) on a fixed
+    clock until it has printed ``trades`` trades and ``diffs`` book changes."""
+    start = 1_700_000_000.0
+    fake = FakeBitstamp(rate_limits=None, wall_clock=lambda: start, genesis=start, seed=seed)
+    _, bids, asks = fake.book_snapshot("btcusd")
+    printed: list[TradePrinted] = []
+    changes: list[BookChanged] = []
+
+    def record(event: object) -> None:
+        if isinstance(event, TradePrinted) and event.market == "btcusd":
+            printed.append(dataclasses.replace(event, market=TRADES_MARKET))
+        elif isinstance(event, BookChanged) and event.market == "btcusd":
+            changes.append(dataclasses.replace(event, market=DIFFS_MARKET))
+
+    fake.feed.subscribe(record)
+    fake.message_rate = 50_000
+    while len(printed) < trades or len(changes) < diffs:
+        fake.advance(1.0)
+    return Feed(printed[:trades], (dict(bids), dict(asks)), changes[:diffs])
+
+
+def replay(book: tuple[Levels, Levels], diffs: list[BookChanged]) -> tuple[Levels, Levels]:
+    """The book after ``diffs``."""
+    bids, asks = dict(book[0]), dict(book[1])
+    for diff in diffs:
+        for side, levels in ((bids, diff.bids), (asks, diff.asks)):
+            for price, amount in levels:
+                if amount:
+                    side[price] = amount
+                else:
+                    side.pop(price, None)
+    return bids, asks
 
 
 def rows(levels: Levels, reverse: bool) -> list[list[str]]:
@@ -141,10 +133,9 @@ def rows(levels: Levels, reverse: bool) -> list[list[str]]:
 # -- the emulator side --------------------------------------------------------------------
 
 
-async def serve(trades: int, diffs: int, latency_rate: float, latency_count: int) -> None:
+async def serve(loaded: Feed, latency_rate: float, latency_count: int) -> None:
     feed = MarketFeed()
-    trade_feed = make_trades(trades)
-    _, _, diff_feed = make_book(diffs)
+    trade_feed, diff_feed = loaded.trades, loaded.diffs
     server = FakeWebSocketServer(feed, ping_interval=None, max_outbox=10**8)
     tasks: set[asyncio.Task[None]] = set()
 
@@ -153,8 +144,8 @@ async def serve(trades: int, diffs: int, latency_rate: float, latency_count: int
         for start in range(0, len(events), 500):
             for event in events[start : start + 500]:
                 feed.publish(event)
-            while server.backlog > 20_000:
-                await asyncio.sleep(0.001)  # the socket's pace
+            while server.backlog > 20_000:  # noqa: ASYNC110 - paced by the socket's backlog
+                await asyncio.sleep(0.001)
 
     async def ticks() -> None:
         await asyncio.sleep(0.2)
@@ -228,11 +219,14 @@ async def trades_raw(url: str, count: int, _: Any) -> Span:
     async with aiohttp.ClientSession() as session:
         ws = await raw_subscribe(session, url, "live_trades_" + TRADES_MARKET)
         loads = orjson.loads
+        touched = 0
         async for message in ws:
             frame = loads(message.data)
             if frame["event"] == "trade":
                 if span.messages == 0:
                     span.first()
+                data = frame["data"]
+                touched += len(data["price_str"]) + len(data["amount_str"]) + data["id"] % 2
                 span.messages += 1
                 if span.messages == count:
                     break
@@ -242,17 +236,38 @@ async def trades_raw(url: str, count: int, _: Any) -> Span:
 
 
 async def trades_aiobitstamp(url: str, count: int, _: Any) -> Span:
+    """Typed trades, reading each one's id, and price and amount as exact Decimals."""
     span = Span()
-    async with StreamHub(url, options=OPTIONS) as hub:
-        async with hub.subscribe("live_trades_" + TRADES_MARKET) as trades:
-            async for trade in trades:
-                if span.messages == 0:
-                    span.first()
-                assert trade.__class__ is LiveTrade
-                span.messages += 1
-                if span.messages == count:
-                    break
-            span.last()
+    total = Decimal(0)
+    hub = StreamHub(url, options=OPTIONS)
+    async with hub, hub.subscribe("live_trades_" + TRADES_MARKET) as trades:
+        async for trade in trades:
+            if span.messages == 0:
+                span.first()
+            assert trade.__class__ is LiveTrade
+            trade_id, price, amount = trade.id, trade.price, trade.amount  # type: ignore[union-attr]
+            total += amount
+            span.messages += 1
+            if span.messages == count:
+                break
+        span.last()
+    span.extra["check"] = (trade_id, price, total)
+    return span
+
+
+async def trades_aiobitstamp_unread(url: str, count: int, _: Any) -> Span:
+    """Typed trades passed along without reading their values (parsed when read)."""
+    span = Span()
+    hub = StreamHub(url, options=OPTIONS)
+    async with hub, hub.subscribe("live_trades_" + TRADES_MARKET) as trades:
+        async for trade in trades:
+            if span.messages == 0:
+                span.first()
+            assert trade.__class__ is LiveTrade
+            span.messages += 1
+            if span.messages == count:
+                break
+        span.last()
     return span
 
 
@@ -267,12 +282,12 @@ def ccxt_market(market_id: str, symbol: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def trades_ccxt(url: str, count: int, _: Any) -> Span:
+async def trades_ccxt(url: str, count: int, feed: Feed) -> Span:
     assert ccxtpro is not None
     span = Span()
     exchange = ccxtpro.bitstamp({"urls": {"api": {"ws": url}}})
     exchange.set_markets([ccxt_market(TRADES_MARKET, "TB/USD")])
-    last_id = str(make_trades(1)[0].trade_id - 1 + count)
+    last_id = feed.last_trade_id
     try:
         while True:
             trades = await exchange.watch_trades("TB/USD")
@@ -289,8 +304,9 @@ async def trades_ccxt(url: str, count: int, _: Any) -> Span:
     return span
 
 
-async def diffs_raw(url: str, count: int, book: tuple[Levels, Levels]) -> Span:
+async def diffs_raw(url: str, count: int, feed: Feed) -> Span:
     span = Span()
+    book = feed.book
     bids = {f"{price:f}": f"{amount:f}" for price, amount in book[0].items()}
     asks = {f"{price:f}": f"{amount:f}" for price, amount in book[1].items()}
     async with aiohttp.ClientSession() as session:
@@ -317,9 +333,10 @@ async def diffs_raw(url: str, count: int, book: tuple[Levels, Levels]) -> Span:
     return span
 
 
-async def diffs_aiobitstamp(url: str, count: int, book: tuple[Levels, Levels]) -> Span:
+async def diffs_aiobitstamp(url: str, count: int, feed: Feed) -> Span:
     span = Span()
-    snapshot = (START_MICROS, rows(book[0], True), rows(book[1], False))
+    first = feed.diffs[0].microtimestamp - 1
+    snapshot = (first, rows(feed.book[0], True), rows(feed.book[1], False))
 
     async def rest_book(pair: str) -> tuple[int, list[Any], list[Any]]:
         return snapshot
@@ -345,20 +362,13 @@ async def diffs_aiobitstamp(url: str, count: int, book: tuple[Levels, Levels]) -
     return span
 
 
-async def diffs_ccxt(url: str, count: int, book: tuple[Levels, Levels]) -> Span:
+async def diffs_ccxt(url: str, count: int, feed: Feed) -> Span:
     assert ccxtpro is not None
     span = Span()
-    _, _, diffs = make_book(8)
+    diffs = feed.diffs
     # ccxt caches 6 diffs, then asks REST for a snapshot it requires to be at least as new
     # as the first cached one: give it the book as it stands after the sixth diff.
-    bids, asks = dict(book[0]), dict(book[1])
-    for diff in diffs[:6]:
-        for side, levels in ((bids, diff.bids), (asks, diff.asks)):
-            for price, amount in levels:
-                if amount:
-                    side[price] = amount
-                else:
-                    side.pop(price, None)
+    bids, asks = replay(feed.book, diffs[:6])
     snapshot = {
         "bids": [[float(p), float(a)] for p, a in sorted(bids.items(), reverse=True)],
         "asks": [[float(p), float(a)] for p, a in sorted(asks.items())],
@@ -374,12 +384,12 @@ async def diffs_ccxt(url: str, count: int, book: tuple[Levels, Levels]) -> Span:
 
     exchange = Bitstamp({"urls": {"api": {"ws": url}}})
     exchange.set_markets([ccxt_market(DIFFS_MARKET, "DB/USD")])
-    last = START_MICROS + count
+    last = diffs[-1].microtimestamp
+    # ccxt may handle many frames before it first resolves: time from the subscription.
+    span.first()
     try:
         while True:
             order_book = await exchange.watch_order_book("DB/USD")
-            if span.messages == 0:
-                span.first()
             if order_book["nonce"] >= last:
                 break
         span.last()
@@ -496,18 +506,19 @@ def percentile(values: list[int], share: float) -> float:
     return float(ordered[min(len(ordered) - 1, int(share * len(ordered)))])
 
 
-async def run(url: str, args: argparse.Namespace) -> None:
-    book = make_book(0)[:2]
+async def run(url: str, args: argparse.Namespace, feed: Feed) -> None:
     scenarios: list[tuple[str, int, Any, dict[str, Contender]]] = [
-        ("trades", args.trades, None, {"raw aiohttp+orjson": trades_raw,
-                                       "aiobitstamp": trades_aiobitstamp}),
-        ("diffs", args.diffs, book, {"raw aiohttp+orjson": diffs_raw,
+        ("trades", args.trades, feed, {"raw aiohttp+orjson": trades_raw,
+                                       "aiobitstamp": trades_aiobitstamp,
+                                       "aiobitstamp unread": trades_aiobitstamp_unread}),
+        ("diffs", args.diffs, feed, {"raw aiohttp+orjson": diffs_raw,
                                      "aiobitstamp": diffs_aiobitstamp}),
     ]  # fmt: skip
     if ccxtpro is not None:
         scenarios[0][3]["ccxt pro"] = trades_ccxt
         scenarios[1][3]["ccxt pro"] = diffs_ccxt
-    truth = replay_truth(book, make_book(args.diffs)[2])
+    final_bids, final_asks = replay(feed.book, feed.diffs)
+    truth = sorted(final_bids.items(), reverse=True), sorted(final_asks.items())
     for name, count, extra, contenders in scenarios:
         results: dict[str, list[Span]] = {key: [] for key in contenders}
         for _ in range(args.rounds):
@@ -540,32 +551,27 @@ async def run(url: str, args: argparse.Namespace) -> None:
         )
 
 
-def replay_truth(
-    book: tuple[Levels, Levels], diffs: list[BookChanged]
-) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
-    bids, asks = dict(book[0]), dict(book[1])
-    for diff in diffs:
-        for side, levels in ((bids, diff.bids), (asks, diff.asks)):
-            for price, amount in levels:
-                if amount:
-                    side[price] = amount
-                else:
-                    side.pop(price, None)
-    return sorted(bids.items(), reverse=True), sorted(asks.items())
-
-
 def report(name: str, count: int, results: dict[str, list[Span]]) -> None:
+    """Medians over rounds; each ratio is the median of the per-round ratios, so a
+    contender is compared with the raw run of its own round (same machine load)."""
+    rounds = len(results["raw aiohttp+orjson"])
     unit = "trades" if name == "trades" else "diffs applied"
-    print(f"\n{unit} per second, {count} messages, median of {len(next(iter(results.values())))}:")
-    base = statistics.median(span.per_cpu_second for span in results["raw aiohttp+orjson"])
+    print(f"\n{unit} per second, {count} messages, median of {rounds} rounds:")
+    base = results["raw aiohttp+orjson"]
     for key, spans in results.items():
         cpu = statistics.median(span.per_cpu_second for span in spans)
         wall = statistics.median(span.per_wall_second for span in spans)
+        ratios = sorted(
+            s.per_cpu_second / b.per_cpu_second for s, b in zip(spans, base, strict=True)
+        )
         note = ""
         lost = [span.extra["lost"] for span in spans if "lost" in span.extra]
         if lost:
             note = f"  lost {statistics.median(lost):.0f} of {count} silently"
-        print(f"  {key:20s} {cpu:10.0f}/cpu-s {wall:10.0f}/wall-s   x{cpu / base:.2f} raw{note}")
+        print(
+            f"  {key:20s} {cpu:9.0f}/cpu-s {wall:9.0f}/wall-s   x{statistics.median(ratios):.2f} "
+            f"raw (x{ratios[0]:.2f}-{ratios[-1]:.2f}){note}"
+        )
 
 
 def main(argv: list[str]) -> None:
@@ -575,25 +581,37 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--diffs", type=int, default=200_000)
     parser.add_argument("--ticks", type=int, default=1000)
     parser.add_argument("--tick-rate", type=float, default=500.0)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", metavar="FEED", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(serve(args.trades, args.diffs, args.tick_rate, args.ticks))
+        with open(args.serve, "rb") as recorded:
+            loaded: Feed = pickle.load(recorded)
+        asyncio.run(serve(loaded, args.tick_rate, args.ticks))
         return
-    command = [
-        sys.executable, "-m", "benchmarks.streams", "--serve", "--trades", str(args.trades),
-        "--diffs", str(args.diffs), "--ticks", str(args.ticks), "--tick-rate", str(args.tick_rate),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("ws://"):
-            raise RuntimeError(f"emulator did not start: {url!r}")
-        asyncio.run(run(url, args))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    started = time.perf_counter()
+    feed = record_feed(args.trades, args.diffs)
+    print(
+        f"recorded the emulator's BTC/USD: {len(feed.trades)} trades, {len(feed.diffs)} book "
+        f"changes, {len(feed.book[0])}+{len(feed.book[1])} levels "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+    with tempfile.NamedTemporaryFile(suffix=".feed") as stored:
+        pickle.dump(feed, stored)
+        stored.flush()
+        command = [
+            sys.executable, "-m", "benchmarks.streams", "--serve", stored.name,
+            "--ticks", str(args.ticks), "--tick-rate", str(args.tick_rate),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            if not url.startswith("ws://"):
+                raise RuntimeError(f"emulator did not start: {url!r}")
+            asyncio.run(run(url, args, feed))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 if __name__ == "__main__":

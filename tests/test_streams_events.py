@@ -71,21 +71,33 @@ def decode(frame: str, channel: str | None = None) -> Any:
 
 def test_a_trade_frame_decodes_exactly() -> None:
     trade = decode(TRADE)
-    assert trade == LiveTrade(
-        channel="live_trades_btcusd",
-        pair="btcusd",
-        id="106833903",
-        price=Decimal("8302.92"),
-        amount=Decimal("0.14406384"),
-        side=Side.BUY,
-        microtimestamp=1583691851934000,
-        buy_order_id="1207733769326592",
-        sell_order_id="1207733765476352",
-    )
+    assert isinstance(trade, LiveTrade)
+    assert (trade.channel, trade.pair, trade.id) == ("live_trades_btcusd", "btcusd", "106833903")
+    assert (trade.price, trade.amount) == (Decimal("8302.92"), Decimal("0.14406384"))
+    assert str(trade.amount) == "0.14406384"  # from amount_str, digit for digit
+    assert trade.side is Side.BUY and not trade.recovered
+    assert trade.microtimestamp == 1583691851934000
+    assert (trade.buy_order_id, trade.sell_order_id) == ("1207733769326592", "1207733765476352")
     assert trade.timestamp == datetime(2020, 3, 8, 18, 24, 11, 934000, tzinfo=timezone.utc)
     assert dataclasses.is_dataclass(trade) and not hasattr(trade, "__dict__")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(trade, "price", Decimal(1))  # noqa: B010
+        setattr(trade, "channel", "x")  # noqa: B010
+    same = LiveTrade.of(
+        "live_trades_btcusd", id="106833903", price=Decimal("8302.92"),
+        amount=Decimal("0.14406384"), side=Side.BUY, microtimestamp=1583691851934000,
+    )  # fmt: skip
+    assert trade == same and hash(trade) == hash(same)
+    assert "8302.92" in repr(trade) and "106833903" in repr(trade)
+
+
+def test_trade_values_are_checked_when_read() -> None:
+    data = orjson.loads(TRADE)["data"] | {"price_str": "NaN", "amount_str": "1e999999"}
+    trade = decoder_for(channel_of("live_trades_btcusd"))("trade", data)
+    assert isinstance(trade, LiveTrade)
+    for name in ("price", "amount"):
+        with pytest.raises(ValueError):
+            getattr(trade, name)
+    assert "<malformed>" in repr(trade)
 
 
 def test_trade_ids_prefer_id_str_and_never_pass_through_a_float() -> None:
@@ -96,8 +108,9 @@ def test_trade_ids_prefer_id_str_and_never_pass_through_a_float() -> None:
     assert isinstance(trade, LiveTrade) and trade.id == "1152921504606846977"
     data.pop("id_str")
     data["id"] = 1.5e16
+    trade = decoder_for(channel_of("live_trades_btcusd"))("trade", data)
     with pytest.raises(ValueError):
-        decoder_for(channel_of("live_trades_btcusd"))("trade", data)
+        trade.id  # noqa: B018 - a float id has lost digits: refused when read
 
 
 def test_without_str_fields_numbers_convert_through_their_shortest_repr() -> None:
@@ -173,8 +186,7 @@ def test_private_frames_decode() -> None:
         ("live_trades_btcusd", "trade", {"id": 1}),
         ("live_trades_btcusd", "bogus", orjson.loads(TRADE)["data"]),
         ("live_trades_btcusd", "trade", None),
-        ("live_trades_btcusd", "trade", orjson.loads(TRADE)["data"] | {"price_str": "NaN"}),
-        ("live_trades_btcusd", "trade", orjson.loads(TRADE)["data"] | {"amount_str": "1e999999"}),
+        ("live_trades_btcusd", "trade", orjson.loads(TRADE.replace("microtime", "x"))["data"]),
         ("diff_order_book_btcusd", "data", {"microtimestamp": "x", "bids": [], "asks": []}),
         ("diff_order_book_btcusd", "data", {"microtimestamp": "1", "bids": [["1"]], "asks": []}),
         ("order_book_btcusd", "data", {"microtimestamp": "1", "bids": {}, "asks": []}),
@@ -254,9 +266,9 @@ def test_backoff_grows_caps_and_jitters_between_half_and_all() -> None:
 
 
 def trade(number: int) -> LiveTrade:
-    return LiveTrade(
-        "live_trades_btcusd", "btcusd", str(number), Decimal(1), Decimal(1), Side.BUY, number,
-        None, None,
+    return LiveTrade.of(
+        "live_trades_btcusd", id=str(number), price=Decimal(1), amount=Decimal(1),
+        side=Side.BUY, microtimestamp=number,
     )  # fmt: skip
 
 

@@ -64,13 +64,14 @@ _BAD_FRAME = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 class _Feed:
     """The book as the hub's subscriber: raw frames, gaps, audit snapshots, the end."""
 
-    __slots__ = ("_owner",)
+    __slots__ = ("_owner", "deliver_frame")
 
     def __init__(self, owner: LiveOrderBook) -> None:
         self._owner = owner
-
-    def deliver_frame(self, event: str, data: Any) -> None:
-        self._owner._on_frame(event, data)
+        # The hottest call: straight to the book's handler, no hop through here.
+        self.deliver_frame: Callable[[str, Any], None] = (
+            owner._on_order_frame if owner.l3 else owner._on_diff_frame
+        )
 
     def deliver(self, event: StreamEvent) -> None:
         self._owner._on_event(event)
@@ -116,11 +117,13 @@ class LiveOrderBook:
         self.pair = pair
         self.l3 = l3
         self._rest_snapshot = rest_snapshot
-        self._book: LocalOrderBook | LocalOrderBookL3 = (
-            LocalOrderBookL3(max_buffered=max_buffered)
-            if l3
-            else LocalOrderBook(max_buffered=max_buffered)
-        )
+        self._book: LocalOrderBook | LocalOrderBookL3
+        if l3:
+            self._book = l3_book = LocalOrderBookL3(max_buffered=max_buffered)
+            self._apply_event = l3_book.apply_event
+        else:
+            self._book = l2_book = LocalOrderBook(max_buffered=max_buffered)
+            self._apply_diff = l2_book.apply_diff
         kind = ChannelKind.LIVE_ORDERS if l3 else ChannelKind.DIFF_ORDER_BOOK
         self._channel = Channel.of(kind, pair)
         self._audit_channel = Channel.of(ChannelKind.ORDER_BOOK, pair) if audit else None
@@ -313,20 +316,25 @@ class LiveOrderBook:
 
     # -- what the hub delivers ----------------------------------------------------------
 
-    def _on_frame(self, event: str, data: Any) -> None:
-        book = self._book
-        live = book.state is _LIVE
+    def _on_diff_frame(self, event: str, data: Any) -> None:
         try:
-            if self.l3:
-                outcome = book.apply_event(event, data)  # type: ignore[union-attr]
-            else:
-                outcome = book.apply_diff(  # type: ignore[union-attr]
-                    data["microtimestamp"], data["bids"], data["asks"]
-                )
+            outcome = self._apply_diff(data["microtimestamp"], data["bids"], data["asks"])
         except _BAD_FRAME:
             self.malformed += 1
             self._schedule_resync("malformed", reset=False)
             return
+        self._after(outcome, data)
+
+    def _on_order_frame(self, event: str, data: Any) -> None:
+        try:
+            outcome = self._apply_event(event, data)
+        except _BAD_FRAME:
+            self.malformed += 1
+            self._schedule_resync("malformed", reset=False)
+            return
+        self._after(outcome, data)
+
+    def _after(self, outcome: DiffOutcome, data: Any) -> None:
         if outcome is _APPLIED:
             if self._pending_audit is not None:
                 self._audit_pending()
@@ -337,7 +345,7 @@ class LiveOrderBook:
                 self._signal()
         elif outcome is _CROSSED:
             self._schedule_resync("crossed", reset=False)
-        elif outcome is _STALE and live and self._out_of_order(data):
+        elif outcome is _STALE and self._out_of_order(data):  # (stale: the book was live)
             # Older than a diff already applied, yet newer than the snapshot: the stream
             # is not in order, so the book cannot be trusted. (Diffs no newer than the
             # snapshot are the expected overlap: sent before it, received after it.)

@@ -87,29 +87,140 @@ class GapReason(enum.Enum):
     REST_FAILED = "rest_failed"  # the REST refill itself failed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LiveTrade:
     """A public trade from ``live_trades_{pair}``. ``side`` is the taker's side.
+
+    Trades are the busiest channel, and a trade is read far less often than it is passed
+    along, so, like :class:`~aiobitstamp.Ticker`, it keeps the frame's decoded ``wire``
+    data and gives each value when read: ``id`` (exact, from ``id_str`` first), ``price``
+    and ``amount`` (exact ``Decimal`` from ``price_str``/``amount_str``), ``side``,
+    ``microtimestamp``, ``timestamp``, ``buy_order_id``, ``sell_order_id``. A value the
+    exchange sent malformed raises :class:`~aiobitstamp.MalformedFieldError` when read.
+    Two trades are equal when they are the same trade (channel and id).
 
     ``recovered`` is True for a trade refilled from REST ``transactions/`` after a dropped
     connection: it then has second resolution and no order ids.
     """
 
     channel: str
-    pair: str
-    id: str
-    price: Decimal
-    amount: Decimal
-    side: Side
-    microtimestamp: int
-    buy_order_id: str | None
-    sell_order_id: str | None
-    recovered: bool = False
+    wire: Mapping[str, Any]  # the frame's ``data``, as decoded: read it, do not change it
+
+    @classmethod
+    def of(
+        cls,
+        channel: str,
+        *,
+        id: str,
+        price: Decimal,
+        amount: Decimal,
+        side: Side,
+        microtimestamp: int,
+        buy_order_id: str | None = None,
+        sell_order_id: str | None = None,
+        recovered: bool = False,
+    ) -> LiveTrade:
+        """A trade from its values (REST refills, tests)."""
+        wire = {
+            "id_str": id,
+            "price_str": f"{price:f}",
+            "amount_str": f"{amount:f}",
+            "type": 0 if side is Side.BUY else 1,
+            "microtimestamp": str(microtimestamp),
+            "buy_order_id": buy_order_id,
+            "sell_order_id": sell_order_id,
+        }
+        if recovered:
+            wire["recovered"] = True
+        return cls(channel, wire)
+
+    @property
+    def recovered(self) -> bool:
+        """True for a trade refilled from REST after a dropped connection."""
+        return self.wire.get("recovered") is True
+
+    @property
+    def pair(self) -> str:
+        """The market, e.g. ``"btcusd"``."""
+        return self.channel[_TRADES_PREFIX:]
+
+    @property
+    def id(self) -> str:
+        """The trade id, exactly (``id_str`` when sent: ids may exceed 2**53)."""
+        wire = self.wire
+        text = wire.get("id_str")
+        if text.__class__ is str:
+            return text
+        value = wire["id"]
+        return str(value) if value.__class__ is int else identifier(value)
+
+    @property
+    def price(self) -> Decimal:
+        """The price, exact, from ``price_str``."""
+        text = self.wire.get("price_str")
+        if text.__class__ is not str:
+            return _money_field(self.wire, text, "price")
+        # Prices repeat (a market trades at few distinct prices): parsed once each.
+        price = _PRICES.get(text)
+        if price is None:
+            price = _money_of(self.wire, "price_str", "price")
+            if len(_PRICES) >= _PRICE_CACHE_SIZE:
+                _PRICES.clear()
+            _PRICES[text] = price
+        return price
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount in base currency, exact, from ``amount_str``."""
+        text = self.wire.get("amount_str")
+        if text.__class__ is str and text.replace(".", "", 1).isdigit() and text.isascii():
+            return Decimal(text)
+        return _money_field(self.wire, text, "amount")
+
+    @property
+    def side(self) -> Side:
+        """The taker's side."""
+        return _side(self.wire["type"])
+
+    @property
+    def microtimestamp(self) -> int:
+        """When the trade happened, in microseconds since the epoch."""
+        return int(self.wire["microtimestamp"])
 
     @property
     def timestamp(self) -> datetime:
         """When the trade happened, aware UTC."""
         return _utc(self.microtimestamp)
+
+    @property
+    def buy_order_id(self) -> str | None:
+        """The buying order's id (``None`` for a recovered trade)."""
+        return _optional_id(self.wire.get("buy_order_id"))
+
+    @property
+    def sell_order_id(self) -> str | None:
+        """The selling order's id (``None`` for a recovered trade)."""
+        return _optional_id(self.wire.get("sell_order_id"))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not LiveTrade:
+            return NotImplemented
+        assert isinstance(other, LiveTrade)
+        return self.channel == other.channel and self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash((self.channel, self.id))
+
+    def __repr__(self) -> str:
+        try:
+            values = (
+                f"id={self.id!r}, price={self.price!r}, amount={self.amount!r}, "
+                f"side={self.side}, microtimestamp={self.microtimestamp}"
+            )
+        except (LookupError, ValueError, TypeError):
+            values = "<malformed>"
+        recovered = ", recovered=True" if self.recovered else ""
+        return f"LiveTrade(channel={self.channel!r}, {values}{recovered})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,18 +392,8 @@ def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
 
 
 _new = object.__new__
-(
-    _lt_channel,
-    _lt_pair,
-    _lt_id,
-    _lt_price,
-    _lt_amount,
-    _lt_side,
-    _lt_micro,
-    _lt_buy,
-    _lt_sell,
-    _lt_recovered,
-) = _slot_setters(LiveTrade)
+_lt_channel, _lt_wire = _slot_setters(LiveTrade)
+_TRADES_PREFIX = len("live_trades_")
 _bd_channel, _bd_pair, _bd_micro, _bd_bids, _bd_asks = _slot_setters(BookDiff)
 
 
@@ -311,6 +412,21 @@ def _number(data: Any, name: str, text_name: str) -> Decimal:
     if text.__class__ is str:
         return _exact(text)
     return decimal(data[name])
+
+
+_TRADE_FIELDS = frozenset({"id", "type", "microtimestamp", "price", "amount"})
+# Trade prices already parsed (checked), by their exact text; cleared when full.
+_PRICES: dict[str, Decimal] = {}
+_PRICE_CACHE_SIZE = 4096
+
+
+def _money_of(data: Any, text_name: str, name: str) -> Decimal:
+    """A money field of a frame, exact: the ``*_str`` text when sent (a plain decimal
+    goes straight to ``Decimal``; anything else through the checked parser)."""
+    text = data.get(text_name)
+    if text.__class__ is str and text.replace(".", "", 1).isdigit() and text.isascii():
+        return Decimal(text)
+    return _money_field(data, text, name)
 
 
 def _money_field(data: Any, text: Any, name: str) -> Decimal:
@@ -365,46 +481,17 @@ def _levels(rows: Any) -> Levels:
 
 
 def live_trade(channel: Channel) -> Decoder:
-    """Decoder of ``live_trades_{pair}`` frames."""
-    name, pair = channel.name, channel.pair
-    dec = Decimal
+    """Decoder of ``live_trades_{pair}`` frames: the busiest channel, so a frame with every
+    field a trade needs is kept as it is, each value parsed (and checked) when read."""
+    name = channel.name
+    required = _TRADE_FIELDS
 
-    # The hottest function of the package: inline fast paths for what the exchange sends
-    # (plain decimal strings, int ids); anything else goes through the checked parsers.
     def decode(event: str, data: Any) -> StreamEvent:
-        if event != "trade":
-            raise ValueError(f"unexpected event {event!r} on {name}")
-        get = data.get
-        price = get("price_str")
-        amount = get("amount_str")
-        trade_id = get("id_str")
-        kind = data["type"]
-        buy = get("buy_order_id")
-        sell = get("sell_order_id")
+        if event != "trade" or data.__class__ is not dict or not data.keys() >= required:
+            raise ValueError(f"not a trade frame on {name}")
         trade = _new(LiveTrade)
         _lt_channel(trade, name)
-        _lt_pair(trade, pair)
-        if trade_id.__class__ is not str:
-            trade_id = data["id"]
-            trade_id = str(trade_id) if trade_id.__class__ is int else identifier(trade_id)
-        _lt_id(trade, trade_id)
-        _lt_price(
-            trade,
-            dec(price)
-            if price.__class__ is str and price.replace(".", "", 1).isdigit() and price.isascii()
-            else _money_field(data, price, "price"),
-        )
-        _lt_amount(
-            trade,
-            dec(amount)
-            if amount.__class__ is str and amount.replace(".", "", 1).isdigit() and amount.isascii()
-            else _money_field(data, amount, "amount"),
-        )
-        _lt_side(trade, _BUY if kind == 0 else _SELL if kind == 1 else Side.from_wire(kind))
-        _lt_micro(trade, int(data["microtimestamp"]))
-        _lt_buy(trade, str(buy) if buy.__class__ is int else _optional_id(buy))
-        _lt_sell(trade, str(sell) if sell.__class__ is int else _optional_id(sell))
-        _lt_recovered(trade, False)
+        _lt_wire(trade, data)
         return trade
 
     return decode
@@ -548,16 +635,12 @@ def recovered_trade(channel: Channel, row: Any) -> LiveTrade:
     """A :class:`LiveTrade` from a REST ``transactions/`` row (``.id``, ``.price``,
     ``.amount``, ``.timestamp``, ``.side``), marked ``recovered``."""
     when: datetime = row.timestamp
-    micros = (when - _EPOCH) // timedelta(microseconds=1)
-    return LiveTrade(
+    return LiveTrade.of(
         channel.name,
-        channel.pair,
-        str(row.id),
-        row.price,
-        row.amount,
-        row.side,
-        micros,
-        None,
-        None,
-        True,
+        id=str(row.id),
+        price=row.price,
+        amount=row.amount,
+        side=row.side,
+        microtimestamp=(when - _EPOCH) // timedelta(microseconds=1),
+        recovered=True,
     )

@@ -182,6 +182,23 @@ class StreamStats:
     gaps: int = 0
 
 
+def _trade_id(event: object) -> int | None:
+    """A trade's id as an int, or ``None`` when the exchange sent it malformed."""
+    try:
+        return int(event.id)  # type: ignore[attr-defined]
+    except _PARSE_ERRORS:
+        return None
+
+
+def _micros_of(event: object) -> int | None:
+    """An event's microtimestamp, or ``None`` (none, or sent malformed)."""
+    try:
+        micros: int | None = getattr(event, "microtimestamp", None)
+    except _PARSE_ERRORS:
+        return None
+    return micros
+
+
 class _Join:
     """Two connections delivering one channel during a handover."""
 
@@ -255,12 +272,15 @@ class ChannelState:
     def last_trade_id(self) -> int | None:
         """Id of the last trade delivered (trade channels)."""
         event = self.last_event
-        return int(event.id) if isinstance(event, LiveTrade) else None
+        return _trade_id(event) if isinstance(event, LiveTrade) else None
 
     @property
     def last_micro(self) -> int | None:
         """Microtimestamp of the last event delivered, when it had one."""
-        return getattr(self.last_event, "microtimestamp", None)
+        try:
+            return getattr(self.last_event, "microtimestamp", None)
+        except _PARSE_ERRORS:  # a trade whose time the exchange sent malformed
+            return None
 
 
 class StreamHub:
@@ -475,8 +495,9 @@ class StreamHub:
         """A data frame of ``state``'s channel arrived on ``connection``."""
         if state.owner is connection and state.join is None:
             state.last_raw = raw
-            for frame_sink in state.frame_sinks:
-                frame_sink.deliver_frame(event, data)
+            if state.frame_sinks:
+                for frame_sink in state.frame_sinks:
+                    frame_sink.deliver_frame(event, data)
             if state.decoding:
                 try:
                     decoded = state.decode(event, data)
@@ -499,7 +520,11 @@ class StreamHub:
                 return
             floor = state.dedupe_below
             if floor is not None:
-                if int(event.id) <= floor:  # type: ignore[union-attr,arg-type]
+                trade_id = _trade_id(event)
+                if trade_id is None:
+                    self.stats.malformed_frames += 1
+                    return
+                if trade_id <= floor:
                     self.stats.duplicates_dropped += 1
                     return
                 state.dedupe_below = None  # ids only grow from here
@@ -708,7 +733,7 @@ class StreamHub:
         if gap is not None:
             until = gap[1]
             if until is None and held:
-                until = held[0].microtimestamp  # type: ignore[union-attr]
+                until = _micros_of(held[0])
             self._gap(state, gap[0], last_micro, until)
         newest = last_id
         for trade_id, row in recovered:
