@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from aiobitstamp._routes import ROUTES
 from aiobitstamp._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts
 from aiobitstamp.testing import FakeBitstamp
 
+from ._cli_support import redis_server
 from ._keys_support import leaks, no_secret_escapes, rendered, secret
 
 __all__ = ["no_secret_escapes"]  # the autouse fixture, imported to run here
@@ -643,3 +645,32 @@ async def test_a_rate_limit_names_the_key_and_what_to_do() -> None:
         "key 'reader' (api_key 'read…', 8 characters): the client paced and retried already"
     )
     assert "RedisLimiter" in str(error) and "rate_limit_scope='host'" in str(error)
+
+
+async def test_key_scope_through_redis_keeps_one_namespace_per_key(tmp_path: Path) -> None:
+    from redis.asyncio import Redis
+
+    from aiobitstamp import RedisLimiter
+
+    with redis_server(tmp_path) as url:
+        limits = ((3, 600.0),)
+        shared = {
+            "reader": RedisLimiter(url, key="bitstamp:readkey1", limits=limits),
+            "trader": RedisLimiter(url, key="bitstamp:tradekey1", limits=limits),
+        }
+        transport = answering()
+        async with client_with(transport, limiter=shared, rate_limit_scope="key") as client:
+            for _ in range(3):
+                await client.account_balances()
+            await client.cancel_all_orders()
+        assert await shared["reader"].headroom() == (0,)
+        assert await shared["trader"].headroom() == (2,)
+        redis = Redis.from_url(url)
+        names = {name.decode() for name in await redis.keys("aiobitstamp:*")}
+        await redis.aclose()
+        for limiter in shared.values():
+            await limiter.aclose()
+    assert {name.split(":window")[0] for name in names if ":window" in name} == {
+        "aiobitstamp:{bitstamp:readkey1}",
+        "aiobitstamp:{bitstamp:tradekey1}",
+    }
