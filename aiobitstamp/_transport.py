@@ -93,6 +93,7 @@ class AiohttpTransport:
     __slots__ = (
         "_closed",
         "_connector_limit",
+        "_gate",
         "_max_response_bytes",
         "_session",
         "_session_loop",
@@ -112,6 +113,11 @@ class AiohttpTransport:
             total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
         )
         self._connector_limit = connection_limit
+        # Requests wait for a free connection here, before aiohttp's timeout starts: in
+        # aiohttp's own pool queue the wait counts against the request's timeout, so a
+        # burst larger than the pool timed out requests that were never sent, which for
+        # an order reads as "may have executed".
+        self._gate: asyncio.Semaphore | None = None
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
@@ -176,6 +182,10 @@ class AiohttpTransport:
                 # cannot be used or closed from here, only let go of.
                 session.detach()
             session = self._open()
+            self._gate = asyncio.Semaphore(self._connector_limit) if self._connector_limit else None
+        gate = self._gate
+        if gate is not None:
+            await gate.acquire()
         try:
             async with session.request(
                 request.method,
@@ -215,6 +225,9 @@ class AiohttpTransport:
                 method=request.method,
                 path=path,
             ) from exc
+        finally:
+            if gate is not None:
+                gate.release()
 
     async def aclose(self) -> None:
         self._closed = True
