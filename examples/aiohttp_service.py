@@ -24,16 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-import aiobitstamp
-
-# The WebSocket streams join aiobitstamp.Client soon; until then they are mixed in here
-# (listing StreamsAPI again stays harmless afterwards).
-from aiobitstamp._api.streams import StreamsAPI
-
-
-class Client(aiobitstamp.Client, StreamsAPI):
-    """aiobitstamp.Client with its WebSocket streams."""
-
+from aiobitstamp import Client
 
 CLIENT = web.AppKey("client", Client)
 BOOKS = web.AppKey("books", dict[str, Any])

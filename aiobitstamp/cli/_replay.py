@@ -103,7 +103,8 @@ class Replay:
             decode = self._decoders[record.channel] = decoder_for(channel_of(record.channel))
         event = decode(record.event, data)
         if record.recovered and isinstance(event, LiveTrade):
-            event = dataclasses.replace(event, recovered=True)
+            # A trade's values live in its wire data: the recovered flag travels there too.
+            event = LiveTrade(event.channel, {**event.wire, "recovered": True})
         return event
 
     async def _events(self) -> AsyncGenerator[StreamEvent, None]:

@@ -9,7 +9,6 @@ import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from .._api.streams import StreamsAPI
 from .._client import Client
 from .._retry import RetryPolicy
 from .._transport import Timeouts
@@ -22,12 +21,8 @@ EMULATOR_BALANCES = {"usd": "100000", "eur": "100000", "btc": "10", "eth": "100"
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-class StreamingClient(Client, StreamsAPI):
-    """``Client`` with the WebSocket streams mixed in.
-
-    Listing ``StreamsAPI`` again is harmless once ``Client`` has it among its own bases:
-    the method resolution order stays the same.
-    """
+# The name commands use for the client (streams included): the library's Client itself.
+StreamingClient = Client
 
 
 @dataclass(frozen=True)
