@@ -15,9 +15,11 @@ Reconnecting after a hard drop
     connection:
 
     * trades are refilled from REST ``transactions/`` by trade id: live trades are held
-      while the REST page (the shortest of minute/hour/day covering the hole) is fetched,
-      then the REST trades newer than the last one delivered go out (marked
-      ``recovered``), then the held ones; a trade id never goes out twice, nor out of
+      while the REST page (the shortest of minute/hour/day covering the hole, a longer
+      one when it does not reach back to the last trade delivered) is fetched, then the
+      REST trades newer than the last one delivered go out (marked ``recovered``), then
+      the held ones, then the live stream, each skipping any trade id already delivered
+      until the first newer one (ids grow along a stream): nothing twice, nothing out of
       order. A hole older than ``time=day`` reaches, or a REST refill that fails, is
       announced by a :class:`Gap`.
     * other lossless channels (order events, book diffs, private channels) cannot be
@@ -27,14 +29,17 @@ Reconnecting after a hard drop
 Moving on ``bts:request_reconnect``
     A successor connection is opened and subscribed *before* the old one is closed. While
     both deliver a channel, the old one stays the source and the successor's frames are
-    held; as soon as one frame has arrived on both, the streams are joined there (the held
-    frames after it are delivered, then the successor is the source), so nothing is lost
-    or repeated. A channel that stays quiet is switched after ``handover_grace``; then the
-    old connection is closed. Should the old one die first, its channels are recovered as
-    after a hard drop, starting from the successor's held frames.
+    held; as soon as one frame (byte for byte) has arrived on both, the streams are joined
+    there: the held frames after it are delivered, the successor becomes the source, and
+    whatever the old one had already delivered beyond that point is skipped. Nothing is
+    lost or repeated, for every channel kind. A channel that stays quiet is switched after
+    ``handover_grace``; then the old connection is closed. Should the old one die first,
+    its channels are recovered as after a hard drop, starting from the successor's held
+    frames.
 
-Malformed frames (not JSON, no envelope, a payload that does not decode) are counted in
-``stats`` and skipped.
+Malformed frames (not JSON, no envelope, a payload that does not decode, a trade lacking a
+field) are counted in ``stats`` and skipped. A trade's values are parsed when read (see
+:class:`LiveTrade`).
 """
 
 from __future__ import annotations

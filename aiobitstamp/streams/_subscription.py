@@ -141,9 +141,10 @@ class Subscription(Generic[E]):
 
     def __del__(self) -> None:
         # An iterator abandoned by a 'break' without aclose(): stop feeding it.
-        if getattr(self, "_attached", False) and not self._hub.closed:
+        hub = getattr(self, "_hub", None)
+        if getattr(self, "_attached", False) and hub is not None and not hub.closed:
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
                 return
-            self._hub.detach(self._buffer, self._channels)
+            hub.detach(self._buffer, self._channels)
