@@ -323,6 +323,15 @@ class LiveOrderBook:
             self.malformed += 1
             self._schedule_resync("malformed", reset=False)
             return
+        if outcome is _APPLIED:  # the usual case, inline
+            if self._pending_audit is not None:
+                self._audit_pending()
+            callback = self.on_update
+            if callback is not None:
+                callback(self)
+            if self._waiters:
+                self._signal()
+            return
         self._after(outcome, data)
 
     def _on_order_frame(self, event: str, data: Any) -> None:

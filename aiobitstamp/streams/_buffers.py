@@ -45,6 +45,7 @@ class EventBuffer:
         "_latest",
         "_lossless",
         "_queue",
+        "_room",
         "_stopped",
         "_waiter",
     )
@@ -53,6 +54,7 @@ class EventBuffer:
         if capacity < 1:
             raise ValueError("buffer capacity must be at least 1")
         self._capacity = capacity
+        self._room = capacity  # -1 once stopped, so the usual case is one comparison
         self._queue: deque[StreamEvent | _Pending] = deque()
         self._lossless = 0  # lossless events in _queue
         self._latest: dict[str, BookSnapshot] = {}
@@ -75,6 +77,13 @@ class EventBuffer:
 
     def deliver(self, event: StreamEvent) -> None:
         """Queue ``event`` (called by the hub, synchronously)."""
+        if self._lossless < self._room and event.__class__ is not BookSnapshot:
+            self._queue.append(event)  # the usual case: a lossless event, room for it
+            self._lossless += 1
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            return
         if self._stopped:
             return
         if event.__class__ is BookSnapshot:
@@ -98,6 +107,7 @@ class EventBuffer:
         if self._error is None:
             self._error = error
         self._stopped = True
+        self._room = -1
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

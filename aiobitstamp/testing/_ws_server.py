@@ -45,8 +45,9 @@ import asyncio
 import contextlib
 import logging
 import re
+import struct
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -79,6 +80,26 @@ Level = Sequence[Any]  # (price, amount) or (price, amount, order_id)
 BookView = tuple[int, Sequence[Level], Sequence[Level]]
 BookSource = Callable[[str, int], BookView]
 TokenCheck = Callable[[str], "int | str | None"]
+
+
+_REPLAY_HIGH_WATER: Final = 4 * 1024 * 1024
+
+
+class _Everyone(dict[str, "set[_Peer]"]):
+    """While rendering, every channel counts as subscribed."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked WebSocket text frame (server to client)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def _market_of(channel: str) -> str:
@@ -237,6 +258,7 @@ class FakeWebSocketServer:
         self._url: str | None = None
         self._unsubscribe_feed: Callable[[], None] | None = None
         self._sampler: asyncio.Task[None] | None = None
+        self._capture: dict[str, list[bytes]] | None = None  # render() collects here
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -358,6 +380,40 @@ class FakeWebSocketServer:
         for peer in self._peers:
             peer.send(payload)
         return len(self._peers)
+
+    # -- benchmarks ---------------------------------------------------------------------
+
+    def render(self, events: Iterable[FeedEvent]) -> dict[str, list[bytes]]:
+        """The frames each channel would carry for ``events``, as this server writes them,
+        whoever is subscribed (a benchmark renders a feed once, then replays it).
+        Sampled channels (``order_book_``, ``detail_order_book_``) are not rendered."""
+        captured: dict[str, list[bytes]] = {}
+        subscribers, self._subscribers = self._subscribers, _Everyone()
+        self._capture = captured
+        try:
+            for event in events:
+                self._on_market_event(event)
+        finally:
+            self._subscribers, self._capture = subscribers, None
+        return captured
+
+    async def replay(self, channel: str, frames: Sequence[bytes], *, chunk: int = 500) -> None:
+        """Write pre-rendered ``frames`` to every connection subscribed to ``channel`` as
+        fast as their sockets take them: a firehose that no consumer can outrun, so a
+        benchmark measures the consumer. Frames already queued go first."""
+        peers = list(self._subscribers.get(channel, ()))
+        while any(peer.outbox for peer in peers):  # noqa: ASYNC110 - the writers' pace
+            await asyncio.sleep(0.001)
+        transports = [peer.request.transport for peer in peers]
+        for start in range(0, len(frames), chunk):
+            blob = b"".join(_text_frame(frame) for frame in frames[start : start + chunk])
+            live = [t for t in transports if t is not None and not t.is_closing()]
+            if not live:
+                return
+            for transport in live:
+                transport.write(blob)
+            while any(t.get_write_buffer_size() > _REPLAY_HIGH_WATER for t in live):  # noqa: ASYNC110
+                await asyncio.sleep(0.0005)  # the socket's pace
 
     # -- connections --------------------------------------------------------------------
 
@@ -505,6 +561,9 @@ class FakeWebSocketServer:
     # -- the market, as frames ----------------------------------------------------------
 
     def _publish(self, channel: str, frame: bytes) -> None:
+        if self._capture is not None:
+            self._capture.setdefault(channel, []).append(frame)
+            return
         peers = self._subscribers.get(channel)
         if not peers:
             return
