@@ -386,3 +386,16 @@ async def test_amounts_are_written_plain_never_with_exponents(
     market.change(bids=[("0.00000100", str(Decimal("1E-8")))])
     data = (await peer.receive())["data"]
     assert data["bids"] == [["0.00000100", "0.00000001"]]
+
+
+async def test_render_gives_the_frames_subscribers_get_and_replay_sends_them(
+    peer: Peer, server: FakeWebSocketServer, market: ScriptedMarket
+) -> None:
+    await peer.subscribe("live_trades_btcusd")
+    printed = [market.trade() for _ in range(3)]
+    live = [await peer.receive() for _ in range(3)]
+    rendered = server.render(printed)
+    assert [orjson.loads(frame) for frame in rendered["live_trades_btcusd"]] == live
+    await server.replay("live_trades_btcusd", rendered["live_trades_btcusd"] * 400)
+    replayed = [await peer.receive() for _ in range(1200)]
+    assert replayed == live * 400
