@@ -208,7 +208,7 @@ class Span:
 
 async def raw_subscribe(session: aiohttp.ClientSession, url: str, channel: str) -> Any:
     # As aiobitstamp does: text frames as bytes, straight into orjson (aiohttp >= 3.13).
-    extra = {"decode_text": False} if _RAW_TEXT else {}
+    extra: dict[str, Any] = {"decode_text": False} if _RAW_TEXT else {}
     ws = await session.ws_connect(url, compress=0, **extra)
     await ws.send_str(
         orjson.dumps({"event": "bts:subscribe", "data": {"channel": channel}}).decode()
@@ -246,8 +246,8 @@ async def trades_aiobitstamp(url: str, count: int, _: Any) -> Span:
         async for trade in trades:
             if span.messages == 0:
                 span.first()
-            assert trade.__class__ is LiveTrade
-            trade_id, price, amount = trade.id, trade.price, trade.amount  # type: ignore[union-attr]
+            assert isinstance(trade, LiveTrade)
+            trade_id, price, amount = trade.id, trade.price, trade.amount
             total += amount
             span.messages += 1
             if span.messages == count:
@@ -380,7 +380,7 @@ async def diffs_ccxt(url: str, count: int, feed: Feed) -> Span:
         "symbol": "DB/USD",
     }
 
-    class Bitstamp(ccxtpro.bitstamp):  # type: ignore[misc,name-defined]
+    class Bitstamp(ccxtpro.bitstamp):  # type: ignore[misc]
         async def fetch_rest_order_book_safe(self, *args: Any, **kwargs: Any) -> Any:
             return self.order_book(snapshot)
 
