@@ -455,3 +455,20 @@ async def test_default_window_of_the_withdrawal_list(window: int | None) -> None
         assert found == ([] if window else [placed.id])
         # An explicit timedelta always wins over the default.
         assert [r.id for r in await client.withdrawal_requests(timedelta=10_800)] == [placed.id]
+
+
+async def test_crypto_transactions_list_deposits_and_withdrawals_as_the_spec_shapes_them() -> None:
+    from aiobitstamp import Client
+    from aiobitstamp.testing import FakeBitstamp
+
+    async with FakeBitstamp() as fake:
+        fake.add_account("cryptotx01", "crypto-tx-secret", balances={"btc": "1"})
+        fake.deposit("cryptotx01", "btc", "0.5")
+        async with Client("cryptotx01", "crypto-tx-secret", base_url=fake.url) as client:
+            await client.withdraw("btc", "0.1", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+            listed = await client.crypto_transactions()
+            walked = [row async for row in client.iter_crypto_transactions()]
+    assert [str(d.amount) for d in listed.deposits] == ["0.50000000"]
+    assert [str(w.amount) for w in listed.withdrawals] == ["0.10000000"]
+    assert listed.withdrawals[0].destination_address == "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+    assert len(walked) == 2

@@ -321,6 +321,8 @@ class FundingDesk:
         self._main_of: dict[int, FakeAccount] = {}  # sub-account user id -> main account
         self._subs: dict[int, dict[int, FakeAccount]] = {}  # main user id -> its subs
         self._pending: list[_Deposit] = []
+        # Crypto deposits credited, for crypto-transactions/ (fiat deposits are not listed).
+        self.crypto_deposits: list[_Deposit] = []
         self._convert: dict[str, _ConvertAddress] = {}
         # Filled in by the controls: travel-rule contacts and VASPs a withdrawal may name.
         self.contacts: ContactBook | None = None
@@ -340,6 +342,7 @@ class FundingDesk:
             "bank_withdrawal_status": self.bank_withdrawal_status,
             "cancel_withdrawal": self.cancel_withdrawal,
             "withdrawal_requests": self.withdrawal_requests,
+            "crypto_transactions": self.crypto_transactions,
             "transfer_to_main": self.transfer_to_main,
             "transfer_from_main": self.transfer_from_main,
             "instant_convert_address": self.instant_convert_address,
@@ -495,6 +498,14 @@ class FundingDesk:
     ) -> LedgerRow:
         account.credit(code, value)
         row = self.ledger.record(account, DEPOSIT, {code: value})
+        listed = self.currency(code)
+        if listed is not None and listed.network is not None:
+            address = (
+                convert.address
+                if convert is not None
+                else self.address_of(account, listed, listed.network)
+            )
+            self.crypto_deposits.append(_Deposit(account, code, value, address, 0, row.us))
         if convert is not None:
             self._liquidate(convert, value)
         return row
@@ -766,6 +777,62 @@ class FundingDesk:
         ]
         rows.sort(key=lambda w: w.id, reverse=not self.switches.withdrawal_requests_oldest_first)
         return [self._request_row(w) for w in rows[offset : offset + limit]]
+
+    def crypto_transactions(
+        self, account: FakeAccount, form: dict[str, str], match: Mapping[str, str]
+    ) -> object:
+        """``crypto-transactions/``: the account's crypto deposits and withdrawals (and,
+        with ``include_ious``, Ripple IOU ones), newest first; ``limit`` (1-1000, default
+        100) and ``offset`` (0-200000) apply to each list (spec: CryptoTransactionsRequest,
+        CryptoTransaction; fact sheet, section c)."""
+        offset, limit = 0, 100
+        if "offset" in form:
+            if not form["offset"].isdigit() or int(form["offset"]) > 200_000:
+                raise self.refuse("Invalid offset")
+            offset = int(form["offset"])
+        if "limit" in form:
+            if not form["limit"].isdigit() or not 1 <= int(form["limit"]) <= 1000:
+                raise self.refuse("Invalid limit")
+            limit = int(form["limit"])
+        ious = form.get("include_ious", "").lower() in ("true", "1")
+
+        def page(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+            rows.sort(key=lambda row: row["datetime"], reverse=True)  # type: ignore[arg-type, return-value]
+            return rows[offset : offset + limit]
+
+        deposits = [
+            {
+                "currency": deposit.currency.upper(),
+                "destinationAddress": deposit.address,
+                "txid": _digest("deposit-tx", deposit.address, deposit.us).hex(),
+                "amount": _number(f"{deposit.amount:f}"),
+                "datetime": deposit.us // 1_000_000,
+                "network": getattr(self.currency(deposit.currency), "network", None),
+            }
+            for deposit in self.crypto_deposits
+            if deposit.account is account
+        ]
+        sent = [w for w in self.withdrawals.values() if w.account is account]
+
+        def row(withdrawal: Withdrawal) -> dict[str, object]:
+            return {
+                "currency": withdrawal.currency.upper(),
+                "destinationAddress": withdrawal.address,
+                "txid": withdrawal.transaction_id or "",
+                "amount": _number(f"{withdrawal.amount:f}"),
+                "datetime": withdrawal.created_us // 1_000_000,
+                "network": withdrawal.network,
+            }
+
+        answer: dict[str, object] = {
+            "deposits": page(deposits),
+            "withdrawals": page([row(w) for w in sent if w.kind == "crypto"]),
+        }
+        if ious:
+            answer["ripple_iou_transactions"] = page(
+                [row(w) for w in sent if w.kind == "ripple_iou"]
+            )
+        return answer
 
     def _request_row(self, withdrawal: Withdrawal) -> dict[str, object]:
         address = withdrawal.address
