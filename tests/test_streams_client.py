@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from aiobitstamp import Client, ClientClosedError, MissingCredentialsError, Side
-from aiobitstamp._api.streams import StreamsAPI
 from aiobitstamp._orderbook import LocalOrderBook
 from aiobitstamp.streams import (
     Backoff,
@@ -33,8 +32,7 @@ KEY, SECRET = "streamkey01", "stream-secret-01"
 TIMEOUT = 30.0
 
 
-class StreamingClient(Client, StreamsAPI):
-    """``Client`` with the streams mixin (a no-op once ``Client`` has it among its bases)."""
+StreamingClient = Client  # the streams are Client methods (the StreamsAPI mixin)
 
 
 def options(**overrides: Any) -> StreamOptions:
