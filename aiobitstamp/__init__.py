@@ -120,6 +120,7 @@ from ._models.derivatives import FundingRate, FundingRateHistory
 from ._permissions import Permission
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, MockTransport, Request, Response, Timeouts, Transport
+from .streams import StreamLaggingError
 
 if TYPE_CHECKING:
     from ._redis_limiter import RedisLimiter
@@ -230,6 +231,7 @@ __all__ = [
     "Rows",
     "Side",
     "SlidingWindowLimiter",
+    "StreamLaggingError",
     "Ticker",
     "TimeInForce",
     "Timeouts",
