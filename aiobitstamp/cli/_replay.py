@@ -160,10 +160,21 @@ class Replay:
             await iterator.aclose()
 
 
+_TRADE_VALUES = (
+    "id", "price", "amount", "side", "microtimestamp", "buy_order_id", "sell_order_id", "recovered",
+)  # fmt: skip
+
+
 def event_json(event: StreamEvent) -> dict[str, Any]:
     """A typed event as a JSON-ready dict: its type, then its fields (book levels as
     ``[price, amount(, order_id)]`` rows)."""
     value: dict[str, Any] = {"type": type(event).__name__}
+    if isinstance(event, LiveTrade):
+        # A trade keeps its frame and gives each value when read: show the values.
+        value["channel"] = event.channel
+        for name in _TRADE_VALUES:
+            value[name] = getattr(event, name)
+        return value
     for field in dataclasses.fields(event):
         item = getattr(event, field.name)
         if field.name in ("bids", "asks"):

@@ -415,6 +415,13 @@ def _number(data: Any, name: str, text_name: str) -> Decimal:
 
 
 _TRADE_FIELDS = frozenset({"id", "type", "microtimestamp", "price", "amount"})
+# The same trade carried by its exact texts alone (the float twins left out, as a
+# recording keeps it): values are read from the ``_str`` fields first anyway.
+_TRADE_TEXT_FIELDS = frozenset({"id_str", "type", "microtimestamp", "price_str", "amount_str"})
+
+
+def _has_trade_texts(data: dict[str, Any]) -> bool:
+    return data.keys() >= _TRADE_TEXT_FIELDS
 # Trade prices already parsed (checked), by their exact text; cleared when full.
 _PRICES: dict[str, Decimal] = {}
 _PRICE_CACHE_SIZE = 4096
@@ -487,7 +494,9 @@ def live_trade(channel: Channel) -> Decoder:
     required = _TRADE_FIELDS
 
     def decode(event: str, data: Any) -> StreamEvent:
-        if event != "trade" or data.__class__ is not dict or not data.keys() >= required:
+        if event != "trade" or data.__class__ is not dict or not (
+            data.keys() >= required or _has_trade_texts(data)
+        ):
             raise ValueError(f"not a trade frame on {name}")
         trade = _new(LiveTrade)
         _lt_channel(trade, name)
