@@ -557,14 +557,6 @@ async def emulated() -> AsyncIterator[Client]:
             yield client
 
 
-def not_served(route: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(
-        raises=NotFoundError,
-        reason=f"the emulator does not serve {route} yet (404)",
-        strict=False,
-    )
-
-
 async def test_the_emulator_reports_trading_fees(emulated: Client) -> None:
     fees = {fee.market: fee for fee in await emulated.trading_fees()}
     assert "btcusd" in fees
@@ -573,25 +565,21 @@ async def test_the_emulator_reports_trading_fees(emulated: Client) -> None:
     assert 0 <= one.maker <= one.taker < 1  # percent
 
 
-@not_served("POST /api/v2/fees/withdrawal/")
 async def test_the_emulator_reports_withdrawal_fees(emulated: Client) -> None:
     fees = list(await emulated.withdrawal_fees())
     assert fees and all(fee.fee >= 0 for fee in fees)
 
 
-@not_served("POST /api/v2/fees/withdrawal/{currency}/")
 async def test_the_emulator_reports_a_withdrawal_fee(emulated: Client) -> None:
     fee = await emulated.withdrawal_fee("btc", network="bitcoin")
     assert fee.currency == "btc" and fee.fee >= 0
 
 
-@not_served("my_markets/")
 async def test_the_emulator_lists_my_markets(emulated: Client) -> None:
     markets = {market.market_symbol for market in await emulated.my_markets()}
     assert "btcusd" in markets
 
 
-@not_served("POST /api/v2/revoke_all_api_keys/")
 async def test_the_emulator_revokes_every_key(emulated: Client) -> None:
     revoked = await emulated.revoke_all_api_keys()
     assert revoked.api_keys == (EMULATOR_KEY,)
@@ -611,7 +599,6 @@ async def test_the_emulator_reports_public_order_events(emulated: Client) -> Non
     assert all(event.order_id for event in events)
 
 
-@not_served("POST /api/v2/account_order_data/")
 async def test_the_emulator_reports_my_order_events(emulated: Client) -> None:
     placed = await emulated.buy_limit("btcusd", "0.001", "20000")
     await emulated.cancel_order(placed.id)
@@ -619,7 +606,6 @@ async def test_the_emulator_reports_my_order_events(emulated: Client) -> None:
     assert [e.event for e in events] == [OrderEventType.CREATED, OrderEventType.DELETED]
 
 
-@not_served("POST /api/v2/crypto-transactions/")
 async def test_the_emulator_reports_crypto_transactions(emulated: Client) -> None:
     page = await emulated.crypto_transactions(include_ious=True)
     walked = [row async for row in emulated.iter_crypto_transactions(include_ious=True)]

@@ -279,12 +279,6 @@ async def test_a_malformed_row_in_a_walk_is_an_unexpected_response(row: dict[str
     assert seen == []  # the page is refused whole, not half given
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    reason="_wire.malformed still raises ValueError for lazily read rows; being hardened "
-    "to MalformedFieldError (an UnexpectedResponseError)",
-    strict=False,
-)
 async def test_a_malformed_row_read_from_a_page_is_an_unexpected_response() -> None:
     transport = exchange({PATH: lambda r: json_response([{"id": 1, "type": "2"}])})
     async with client_for(transport) as client:
