@@ -20,11 +20,11 @@ import asyncio
 import enum
 import time as _time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import _params as params
 from .._exceptions import (
@@ -143,12 +143,7 @@ class OrderOptions:
 
 
 _NO_OPTIONS = OrderOptions()
-_NO_STATUS = OrderStatus(id="", status=OrderState.OPEN)
-
-
-def _raw(payload: Any) -> Any:
-    """Keep the decoded answer; it is parsed after the exactly-once loop."""
-    return payload
+T = TypeVar("T")
 
 
 def new_client_order_id() -> str:
@@ -271,10 +266,13 @@ class OrdersAPI(ApiBase):
             else new_client_order_id()
         )
         form["client_order_id"] = new_id
-        status, answer = await self._exactly_once("replace_order", new_id, form)
-        if answer is not None:
-            return ReplacedOrder.from_wire(answer)
-        return ReplacedOrder.from_status(status, form)
+        return await self._exactly_once(
+            "replace_order",
+            new_id,
+            form,
+            parse=ReplacedOrder.from_wire,
+            found=lambda status: ReplacedOrder.from_status(status, form),
+        )
 
     async def _limit(
         self,
@@ -340,35 +338,41 @@ class OrdersAPI(ApiBase):
             else new_client_order_id()
         )
         form["client_order_id"] = order_ref
-        status, answer = await self._exactly_once(
-            route_name, order_ref, form, {"market_symbol": symbol}
+        return await self._exactly_once(
+            route_name,
+            order_ref,
+            form,
+            path={"market_symbol": symbol},
+            parse=OrderPlaced.from_wire,
+            found=lambda status: OrderPlaced.from_status(
+                status, side=side, amount=amount, price=price
+            ),
         )
-        if answer is not None:
-            return OrderPlaced.from_wire(answer)
-        return OrderPlaced.from_status(status, side=side, amount=amount, price=price)
 
     async def _exactly_once(
         self,
         route_name: str,
         client_order_id: str,
         form: Mapping[str, str],
+        *,
         path: Mapping[str, str] | None = None,
-    ) -> tuple[OrderStatus, Any]:
+        parse: Callable[[Any], T],
+        found: Callable[[OrderStatus], T],
+    ) -> T:
         """Send a placement; after an ambiguous failure, find it by ``client_order_id``
-        and send again only once its absence is sure. Gives ``(status, None)`` when the
-        order was found by lookup, ``(_, answer)`` when the exchange answered."""
+        and send again only once its absence is sure. The exchange's answer is read with
+        ``parse``; an order found by lookup is described by ``found``."""
         async with self._pipeline.guard():
             for _ in range(self._pipeline.max_attempts):
                 sent_at = _time.monotonic()
                 try:
-                    answer = await self._call(route_name, _raw, path=path, form=form)
-                    return _NO_STATUS, answer
+                    return await self._call(route_name, parse, path=path, form=form)
                 except BitstampError as error:
                     if not is_ambiguous(error):
                         raise
                     status = await self._look_up(client_order_id, sent_at, error)
                     if status is not None:
-                        return status, None
+                        return found(status)
                     # Confirmed absent after the settle time: sending again cannot duplicate.
                     last = error
             raise _confirmed_absent(last, client_order_id)
