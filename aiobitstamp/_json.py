@@ -18,8 +18,12 @@ one JSON document in UTF-8, including ``NaN`` and ``Infinity``, which are not JS
 Measured on this machine (CPython 3.11, orjson 3.13), ``loads_exact`` is the standard
 library's C scanner with ``parse_float=Decimal``: a cancel answer in 1.4 µs, 100
 ``user_transactions`` rows in 107 µs (orjson: 0.3 µs and 33 µs, inexact). Decoding with
-orjson first and re-decoding only answers that turn out to hold a float was slower in every
-case (2.2 µs and 143 µs): the walk to find a float costs more than the exact decode.
+orjson first and re-decoding answers that turn out to hold a float was slower for nested
+answers (143 µs): the walk to find a float costs more than the exact decode. For one flat
+object (an order placed: 0.57 µs against 1.42 µs) the look is a few type checks, so
+``loads_exact`` takes orjson's result when it is a flat object of strings, integers,
+booleans and nulls (orjson reads integers up to 64 bits exactly and turns larger ones into
+floats, which send the body to the exact decoder), and pays about 0.5 µs more otherwise.
 """
 
 from __future__ import annotations
@@ -62,6 +66,17 @@ def loads_exact(body: bytes) -> Any:
     >>> loads_exact(b'{"amount": 123456789.12345678, "id": 18446744073709551617}')
     {'amount': Decimal('123456789.12345678'), 'id': 18446744073709551617}
     """
+    try:
+        fast = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        fast = None  # the exact decoder below names the problem (or reads a huge integer)
+    if fast.__class__ is dict:
+        for value in fast.values():
+            kind = value.__class__
+            if kind is not str and kind is not int and value is not None and kind is not bool:
+                break  # a float, or a nested value that may hold one
+        else:
+            return fast
     try:
         text = body.decode("utf-8")
         result = _EXACT.decode(text)

@@ -149,7 +149,17 @@ class LimiterStats(Mapping[Lane, LaneStats]):
 
 
 class Slot(Protocol):
-    """Admission for one request; the async context spans the request's life."""
+    """Admission for one request; the async context spans the request's life.
+
+    ``enter_now()`` is the same admission without a coroutine, for the request path: it
+    takes the slot when that needs no waiting and returns True (then ``exit_now()`` gives
+    it back), or returns False and takes nothing (then use ``async with``). A limiter
+    whose admission always needs I/O (Redis) just returns False.
+    """
+
+    def enter_now(self) -> bool: ...
+
+    def exit_now(self) -> None: ...
 
     async def __aenter__(self) -> None: ...
 
@@ -896,6 +906,17 @@ class _SlidingSlot:
         self._limiter = limiter
         self._handle = handle
         self._lane = lane
+
+    def enter_now(self) -> bool:
+        limiter = self._limiter
+        # Most requests find room; a pacing bucket's token is taken by awaiting it.
+        if self._handle.reason is None and limiter._pacing is None and limiter._try_acquire():
+            limiter._stats[self._lane].sent += 1
+            return True
+        return False
+
+    def exit_now(self) -> None:
+        self._limiter._release()
 
     async def __aenter__(self) -> None:
         limiter = self._limiter

@@ -129,6 +129,9 @@ _NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|s?nan[0-9]*)", re.IGNORECASE | r
 
 # Longest number text read at all. Real amounts are far shorter; this only bounds the work.
 _MAX_NUMBER_TEXT = 100
+# A number already written the way it is sent: ASCII digits, no sign, no exponent, no
+# leading zero (but a lone one before the point).
+_PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")
 _DEFAULT_DECIMALS = 18
 _MAX_SHOWN = 40
 
@@ -587,6 +590,20 @@ def decimal_param(
     '30000'
     """
     allowed = _DEFAULT_DECIMALS if decimals is None else decimals
+    cls = type(value)
+    if (cls is str or cls is Decimal) and allowed >= 0:
+        # The usual argument ("0.001", Decimal("30000.5")) is its own wire text: say so
+        # after one match instead of taking it apart. Anything else (subclasses too)
+        # takes the careful way below, which gives the same answer where both apply.
+        text: str = value if cls is str else Decimal.__str__(value)  # type: ignore[assignment]
+        if len(text) <= max_digits:
+            plain = _PLAIN_NUMBER.fullmatch(text)
+            if (
+                plain is not None
+                and (plain[1] is None or len(plain[1]) <= allowed)
+                and text.strip("0.") != ""  # zero is sent as "0", or refused
+            ):
+                return text
     if allowed < 0:
         _refuse(f"{name}: the market allows no valid number of decimal places ({decimals})")
     negative, digits, exponent = _number_parts(name, value, max_digits)
@@ -634,6 +651,8 @@ def decimal_value(
     ``Decimal(decimal_param(...))`` equals the caller's number exactly.
     """
     plain = decimal_param(name, value, decimals=decimals, positive=positive, max_digits=max_digits)
+    if plain is value:  # an exact str passed as it was: Decimal() of it cannot fail
+        return Decimal(plain)
     try:
         with localcontext(_DECIMAL_CONTEXT):
             return Decimal(plain)

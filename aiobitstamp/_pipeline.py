@@ -21,13 +21,19 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
+from asyncio import current_task
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote_plus, urlencode
 
-from ._auth import Credentials, QuerySigning, clock_offset_from_date, sign_request
+from ._auth import (
+    Credentials,
+    QuerySigning,
+    clock_offset_from_date,
+    new_nonce,
+    sign_request,
+)
 from ._auth import verify_response_signature as signature_matches
 from ._exceptions import (
     BitstampError,
@@ -71,21 +77,6 @@ class RequestRecord:
     waited: float  # seconds spent waiting for the rate limiter
     elapsed: float  # seconds on the wire
     error: BitstampError | None
-
-
-class _NoLimit:
-    """Stands in for a limiter slot when rate limiting is turned off."""
-
-    __slots__ = ()
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_LIMIT = _NoLimit()
 
 
 def decode(response: Response, route: Route, path: str) -> Any:
@@ -291,137 +282,151 @@ class Pipeline:
         method: str | None = None,
     ) -> T:
         """Send ``route`` at ``endpoint`` (under /api/v2/), retrying as the policy says,
-        and turn the answer into a model with ``parse``."""
-        task = self._enter()
+        and turn the answer into a model with ``parse``.
+
+        One coroutine from admission to model, with the rare paths (waiting for the
+        limiter, errors, retries) in helpers: every frame and call here is paid by every
+        request, and an order's latency is a market maker's edge.
+        """
+        if self._closed:
+            raise ClientClosedError(_CLOSED_MESSAGE)
+        task = current_task()
+        if task is not None:  # None: a bare coroutine driven by hand
+            if task.get_loop() is not self._loop:
+                self._bind(task.get_loop())
+            active = self._active
+            active[task] = active.get(task, 0) + 1
         try:
-            return await self._attempts(route, endpoint, query, form, parse, method or route.method)
+            key: KeySlot | None = None
+            limiter = self._limiter
+            handle = self._handle
+            if route.signed:
+                key = self._routes.get(route.name)
+                if key is None:
+                    raise self._no_key(route, method or route.method, endpoint)
+                limiter = key.limiter
+                handle = key.handle
+            method = method or route.method
+            path = self._prefix + endpoint
+            query_string = urlencode(query) if query else ""
+            url = self._root + path + ("?" + query_string if query_string else "")
+            body = form_body(form) if form else b""
+            lane = route.lane
+            timed = self._on_request is not None
+            clock_corrected = False
+            attempt = 0
+            while True:
+                if self._closed:
+                    raise ClientClosedError(_CLOSED_MESSAGE)
+                attempt += 1
+                credentials: Credentials | None = None
+                nonce = timestamp = ""
+                queued = started = sent_at = 0.0
+                response: Response | None = None
+                try:
+                    if timed:
+                        queued = time.perf_counter()
+                    slot = handle.slot(lane) if handle is not None else None
+                    waited = slot is not None and not slot.enter_now()
+                    if waited:
+                        await slot.__aenter__()  # type: ignore[union-attr]
+                    try:
+                        if self._closed:
+                            raise ClientClosedError(_CLOSED_MESSAGE)
+                        if timed:
+                            started = time.perf_counter()
+                        if key is None:
+                            response = await self._transport.send(
+                                Request(method, url, _NO_HEADERS, body), path
+                            )
+                        else:
+                            # Signed after admission, so a long wait cannot push the
+                            # timestamp out of the exchange's 150 s window; and with the
+                            # key current now, so a rotation while queued is in effect.
+                            generation = key.current
+                            credentials = generation.credentials
+                            nonce = new_nonce()
+                            sent_at = time.time()
+                            now_ms = int((sent_at + self._clock_offset) * 1000)
+                            headers = sign_request(
+                                credentials,
+                                method,
+                                self._host,
+                                path,
+                                query_string,
+                                body,
+                                nonce=nonce,
+                                timestamp_ms=now_ms,
+                                query_signing=self._query_signing,
+                            )
+                            timestamp = headers["X-Auth-Timestamp"]
+                            generation.in_flight += 1
+                            try:
+                                response = await self._transport.send(
+                                    Request(method, url, headers, body), path
+                                )
+                            finally:
+                                generation.in_flight -= 1
+                                if generation.retired and not generation.in_flight:
+                                    generation.settle()
+                    finally:
+                        if slot is not None:
+                            if waited:
+                                await slot.__aexit__(None, None, None)
+                            else:
+                                slot.exit_now()
+                    result = decode(response, route, path)
+                    if credentials is not None and self._verify_signature:
+                        self._check_signature(credentials, response, nonce, timestamp, method, path)
+                except BitstampError as error:
+                    if key is not None:
+                        self._explain(error, key, credentials, route)
+                    if timed:
+                        self._record(method, path, lane, attempt, response, queued, started, error)
+                    if isinstance(error, RateLimitError) and limiter is not None:
+                        # Everyone sharing the limit slows down, whether or not this retries.
+                        await limiter.on_rejection(lane, error.retry_after)
+                    decision = self._policy.decide(
+                        error, route.repeat, attempt, clock_corrected=clock_corrected
+                    )
+                    if decision.action is Action.RAISE:
+                        error.attempts = attempt
+                        raise
+                    if decision.action is Action.RESIGN:
+                        clock_corrected = True
+                        if response is not None:
+                            self._correct_clock(response, sent_at)
+                        continue
+                    if decision.delay > 0:
+                        await asyncio.sleep(decision.delay)
+                    continue
+                if timed:
+                    self._record(method, path, lane, attempt, response, queued, started, None)
+                try:
+                    return parse(result)
+                except BitstampError as error:
+                    # A parser knows the field, not the request: say where the answer came
+                    # from.
+                    error.status = error.status or response.status
+                    error.method = error.method or method
+                    error.path = error.path or path
+                    raise
+                except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:
+                    raise UnexpectedResponseError(
+                        f"HTTP {response.status} answer does not have the documented shape: "
+                        f"{type(exc).__name__}",
+                        status=response.status,
+                        method=method,
+                        path=path,
+                    ) from None
         except asyncio.CancelledError:
-            error = self._closed_error(task)
-            if error is None:
+            closed = self._closed_error(task)
+            if closed is None:
                 raise
-            raise error from None
+            raise closed from None
         finally:
             if task is not None:
                 self._leave(task)
-
-    async def _attempts(
-        self,
-        route: Route,
-        endpoint: str,
-        query: Mapping[str, str | int] | None,
-        form: Mapping[str, str] | None,
-        parse: Callable[[Any], T],
-        method: str,
-    ) -> T:
-        key: KeySlot | None = None
-        limiter = self._limiter
-        handle = self._handle
-        if route.signed:
-            key = self._routes.get(route.name)
-            if key is None:
-                raise self._no_key(route, method, endpoint)
-            limiter = key.limiter
-            handle = key.handle
-        path = self._prefix + endpoint
-        query_string = urlencode(query) if query else ""
-        url = self._root + path + ("?" + query_string if query_string else "")
-        body = form_body(form) if form else b""
-        lane = route.lane
-        timed = self._on_request is not None
-        clock_corrected = False
-        attempt = 0
-        while True:
-            self.check_open()
-            attempt += 1
-            headers: Mapping[str, str] = _NO_HEADERS
-            credentials: Credentials | None = None
-            nonce = timestamp = ""
-            queued = started = sent_at = 0.0
-            response: Response | None = None
-            try:
-                if timed:
-                    queued = time.perf_counter()
-                async with handle.slot(lane) if handle is not None else _NO_LIMIT:
-                    self.check_open()
-                    if timed:
-                        started = time.perf_counter()
-                    if key is None:
-                        response = await self._transport.send(
-                            Request(method, url, headers, body), path
-                        )
-                    else:
-                        # Signed after admission, so a long wait cannot push the
-                        # timestamp out of the exchange's 150 s window; and with the key
-                        # current now, so a rotation while queued is already in effect.
-                        generation = key.current
-                        credentials = generation.credentials
-                        nonce = str(uuid.uuid4())
-                        sent_at = time.time()
-                        now_ms = int((sent_at + self._clock_offset) * 1000)
-                        headers = sign_request(
-                            credentials,
-                            method,
-                            self._host,
-                            path,
-                            query_string,
-                            body,
-                            nonce=nonce,
-                            timestamp_ms=now_ms,
-                            query_signing=self._query_signing,
-                        )
-                        timestamp = str(now_ms)
-                        generation.in_flight += 1
-                        try:
-                            response = await self._transport.send(
-                                Request(method, url, headers, body), path
-                            )
-                        finally:
-                            generation.in_flight -= 1
-                            if generation.retired and not generation.in_flight:
-                                generation.settle()
-                result = decode(response, route, path)
-                if credentials is not None:
-                    self._check_signature(credentials, response, nonce, timestamp, method, path)
-            except BitstampError as error:
-                if key is not None:
-                    self._explain(error, key, credentials, route)
-                if timed:
-                    self._record(method, path, lane, attempt, response, queued, started, error)
-                if isinstance(error, RateLimitError) and limiter is not None:
-                    # Everyone sharing the limit slows down, whether or not this retries.
-                    await limiter.on_rejection(lane, error.retry_after)
-                decision = self._policy.decide(
-                    error, route.repeat, attempt, clock_corrected=clock_corrected
-                )
-                if decision.action is Action.RAISE:
-                    error.attempts = attempt
-                    raise
-                if decision.action is Action.RESIGN:
-                    clock_corrected = True
-                    if response is not None:
-                        self._correct_clock(response, sent_at)
-                    continue
-                if decision.delay > 0:
-                    await asyncio.sleep(decision.delay)
-                continue
-            if timed:
-                self._record(method, path, lane, attempt, response, queued, started, None)
-            try:
-                return parse(result)
-            except BitstampError as error:
-                # A parser knows the field, not the request: say where the answer came from.
-                error.status = error.status or response.status
-                error.method = error.method or method
-                error.path = error.path or path
-                raise
-            except (KeyError, ValueError, TypeError, IndexError, ArithmeticError) as exc:
-                raise UnexpectedResponseError(
-                    f"HTTP {response.status} answer does not have the documented shape: "
-                    f"{type(exc).__name__}",
-                    status=response.status,
-                    method=method,
-                    path=path,
-                ) from None
 
     def _no_key(self, route: Route, method: str, endpoint: str) -> MissingCredentialsError:
         if self._keys is None:
@@ -462,8 +467,6 @@ class Pipeline:
         method: str,
         path: str,
     ) -> None:
-        if not self._verify_signature:
-            return
         signature = response.headers.get("X-Server-Auth-Signature")
         if signature is None:
             if self._require_signature:

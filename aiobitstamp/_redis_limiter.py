@@ -891,6 +891,12 @@ class _RedisSlot:
         self._lane = lane
         self._member = ""
 
+    def enter_now(self) -> bool:
+        return False  # admission is a round trip to Redis
+
+    def exit_now(self) -> None:
+        raise RuntimeError("enter_now() never admits through Redis; use async with")
+
     async def __aenter__(self) -> None:
         self._member = await self._limiter._acquire(self._lane, self._handle)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -87,6 +88,48 @@ class Transport(Protocol):
 _NO_CONTENT_TYPE = ("Content-Type",)
 
 
+class _ConnectionGate:
+    """At most ``size`` requests at a time hold a connection; the others queue here, in
+    order, before their timeout starts (see ``AiohttpTransport.__init__``).
+
+    An asyncio.Semaphore without its coroutine on the way in when a connection is free,
+    which is nearly always: this runs on every request.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def take_now(self) -> bool:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.take_now():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a connection, then cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # a cancelled waiter stays queued until reached here
+                waiter.set_result(None)  # handed straight on: the count stays taken
+                return
+        self._free += 1
+
+
 class AiohttpTransport:
     """HTTP over one pooled aiohttp session with keep-alive connections."""
 
@@ -117,7 +160,7 @@ class AiohttpTransport:
         # aiohttp's own pool queue the wait counts against the request's timeout, so a
         # burst larger than the pool timed out requests that were never sent, which for
         # an order reads as "may have executed".
-        self._gate: asyncio.Semaphore | None = None
+        self._gate: _ConnectionGate | None = None
         self._ssl: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
@@ -182,10 +225,10 @@ class AiohttpTransport:
                 # cannot be used or closed from here, only let go of.
                 session.detach()
             session = self._open()
-            self._gate = asyncio.Semaphore(self._connector_limit) if self._connector_limit else None
+            self._gate = _ConnectionGate(self._connector_limit) if self._connector_limit else None
         gate = self._gate
-        if gate is not None:
-            await gate.acquire()
+        if gate is not None and not gate.take_now():
+            await gate.take()
         try:
             async with session.request(
                 request.method,

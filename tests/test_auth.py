@@ -298,3 +298,16 @@ def test_a_content_type_with_undecodable_bytes_is_checked_not_raised() -> None:
     assert verify_response_signature(CREDENTIALS, signature, *args, header, b"{}") is True
     # A lone surrogate that no byte decodes to: a mismatch, not a UnicodeEncodeError.
     assert verify_response_signature(CREDENTIALS, signature, *args, "\ud800", b"{}") is False
+
+
+def test_nonces_are_fresh_uuid4_texts() -> None:
+    import uuid
+
+    from aiobitstamp._auth import new_nonce
+
+    nonces = [new_nonce() for _ in range(2000)]
+    assert len(set(nonces)) == len(nonces)
+    for nonce in nonces:
+        parsed = uuid.UUID(nonce)
+        assert str(parsed) == nonce and len(nonce) == 36  # lowercase, hyphenated
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

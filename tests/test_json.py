@@ -67,3 +67,26 @@ def test_both_refuse_what_is_not_json_with_one_error(body: bytes) -> None:
         with pytest.raises(JSONDecodeError):
             loads(body)
     assert issubclass(JSONDecodeError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Flat objects of strings, ints, booleans and nulls are taken from orjson as they are.
+        (b'{"id": "1", "price": "50.10", "n": 7, "ok": true, "x": null}',
+         {"id": "1", "price": "50.10", "n": 7, "ok": True, "x": None}),
+        (b'{"id": 18446744073709551615}', {"id": 18446744073709551615}),
+        # Anything orjson would read inexactly goes to the exact decoder.
+        (b'{"id": 18446744073709551616, "a": "1"}', {"id": 18446744073709551616, "a": "1"}),
+        (b'{"id": -9223372036854775809}', {"id": -9223372036854775809}),
+        (b'{"a": "1", "amount": 0.1}', {"a": "1", "amount": Decimal("0.1")}),
+        (b'{"a": "1", "rows": [{"amount": 0.3}]}', {"a": "1", "rows": [{"amount": Decimal("0.3")}]}),
+        (b'{"a": {"b": 1e2}}', {"a": {"b": Decimal("1E+2")}}),
+    ],
+)  # fmt: skip
+def test_exact_fast_path_for_flat_objects_never_passes_a_float(
+    body: bytes, expected: object
+) -> None:
+    decoded = loads_exact(body)
+    assert decoded == expected
+    assert repr(decoded) == repr(expected)  # Decimal('0.1'), not 0.1; exact ints

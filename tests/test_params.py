@@ -1344,3 +1344,68 @@ def test_future_time() -> None:
     # Seconds passed where milliseconds are read land in January 1970: in the past.
     refused(lambda: future_time("good_till", NEW_YEAR_2024 + 60, now=NEW_YEAR_2024, millis=True))
     refused(lambda: future_time("good_till", datetime(2030, 1, 1), now=0.0), "timezone-aware")
+
+
+# -- the plain-number fast path ---------------------------------------------------------
+
+
+class _PlainStr(str):
+    """A str subclass holding the same text: it always takes the careful path."""
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    try:
+        return ("sent", call())
+    except InvalidParameterError as error:
+        # The careful path also names the subclass it was given: that part may differ.
+        return ("refused", re.sub(r" \(an? _Plain\w+\)", "", str(error)))
+
+
+_NUMBER_TEXTS = [
+    "0.001", "30000", "0", "0.0", "00.1", "01", "1.50", "1.5000", "0.010", "1e3", "1E-3",
+    "-1", "+1", "1.", ".5", "0.123456789", "9" * 30, "9" * 31, "1" + "0" * 29,
+    "0." + "0" * 17 + "1", "0." + "0" * 18 + "1", "１", " 1", "1 ", "1_0", "NaN", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", _NUMBER_TEXTS)
+@pytest.mark.parametrize("decimals", [None, 0, 1, 2, 8, 18, -1])
+@pytest.mark.parametrize("positive", [True, False])
+def test_the_fast_path_answers_as_the_careful_path(
+    text: str, decimals: int | None, positive: bool
+) -> None:
+    """An exact str or Decimal may skip the careful reading, never change its answer."""
+    for fast, careful in ((text, _PlainStr(text)),) + (
+        ((Decimal(text), _PlainDecimal(text)),) if _is_decimal_text(text) else ()
+    ):
+        for function in (decimal_param, decimal_value):
+            got = _outcome(partial(function, "amount", fast, decimals=decimals, positive=positive))
+            want = _outcome(
+                partial(function, "amount", careful, decimals=decimals, positive=positive)
+            )
+            assert got == want, (function.__name__, fast, decimals, positive)
+            if got[0] == "sent" and function is decimal_value:
+                assert type(got[1]) is Decimal
+
+
+class _PlainDecimal(Decimal):
+    """A Decimal subclass holding the same value: it always takes the careful path."""
+
+
+def _is_decimal_text(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
+
+
+def test_the_fast_path_counts_digits_and_places_from_the_text() -> None:
+    assert decimal_param("price", "30000.5", decimals=2) == "30000.5"
+    assert decimal_param("price", Decimal("30000.50"), decimals=2) == "30000.50"
+    with pytest.raises(InvalidParameterError, match="decimal places"):
+        decimal_param("price", "30000.505", decimals=2)
+    with pytest.raises(InvalidParameterError, match="greater than zero"):
+        decimal_param("amount", "0.00000000", decimals=8)
+    with pytest.raises(InvalidParameterError, match="more than 30 digits"):
+        decimal_param("amount", "1" * 31)

@@ -52,15 +52,20 @@ class ApiBase:
             method=self._verbs.get(name),
         )
 
-    async def _market(self, pair: object) -> tuple[str, Market | None]:
-        """The exact symbol to send for ``pair`` and its catalogue entry (when checked)."""
+    def _listed(self, pair: object) -> tuple[str, Market] | None:
+        """``_market(pair)`` without a coroutine, when the catalogue is loaded and lists
+        ``pair`` as given (every call after the first); None means ask ``_market``."""
         markets = self._catalogue.loaded
         if markets is not None and pair.__class__ is str:
-            # Every call after the first: a listed symbol of exact type str is well formed.
+            # A listed symbol of exact type str is well formed.
             found = markets.get(pair)
             if found is not None:
                 return found.market_symbol, found
-        return await self._catalogue.check(pair)
+        return None
+
+    async def _market(self, pair: object) -> tuple[str, Market | None]:
+        """The exact symbol to send for ``pair`` and its catalogue entry (when checked)."""
+        return self._listed(pair) or await self._catalogue.check(pair)
 
 
 class _Parsable(Protocol[M]):

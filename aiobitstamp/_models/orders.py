@@ -105,6 +105,11 @@ class OrderState(enum.Enum):
 _STATE_BY_WIRE = {state.value: state for state in OrderState}
 
 
+def _optional_text(value: Any) -> str | None:
+    """``Fields.optional(name, wire.text)`` of a value already taken from the object."""
+    return None if value is None or value == "" else wire.text(value)
+
+
 def _market_of(fields: wire.Fields) -> str | None:
     # "market" is the current name; "currency_pair" the deprecated one still sent alongside.
     return fields.optional("market", wire.text) or fields.optional("currency_pair", wire.text)
@@ -165,6 +170,23 @@ class OrderPlaced:
     @classmethod
     def from_wire(cls, obj: Any) -> OrderPlaced:
         """Parse ``{id, datetime, type, price, amount, client_order_id?, market?}``."""
+        if obj.__class__ is dict:
+            # The usual answer, read with the same primitives but without the per-field
+            # bookkeeping (this is on every order's path); anything amiss is read again
+            # below, which names the field at fault.
+            try:
+                return cls(
+                    id=wire.identifier(obj["id"]),
+                    created_at=wire.utc_datetime(obj["datetime"]),
+                    side=Side.from_wire(obj["type"]),
+                    price=wire.decimal(obj["price"]),
+                    amount=wire.decimal(obj["amount"]),
+                    client_order_id=_optional_text(obj.get("client_order_id")),
+                    market=_optional_text(obj.get("market"))
+                    or _optional_text(obj.get("currency_pair")),
+                )
+            except (KeyError, wire.MalformedFieldError):
+                pass
         fields = wire.Fields(cls, obj)
         return cls(
             id=fields.required("id", wire.identifier),
