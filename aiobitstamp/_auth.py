@@ -439,7 +439,8 @@ def verify_response_signature(
         expected = response_signature(credentials, nonce, timestamp, content_type, body)
     except UnicodeEncodeError:  # a Content-Type no server could have sent, nor signed
         return False
-    return hmac.compare_digest(expected.encode(), signature.lower().encode())
+    # Both are ASCII text here, which compare_digest takes as it is.
+    return hmac.compare_digest(expected, signature.lower())
 
 
 def clock_offset_from_date(date_header: str, sent_at: float, received_at: float) -> float | None:

@@ -757,9 +757,12 @@ class SlidingWindowLimiter:
         if now >= self._recover_at:
             self._refresh(now)
         in_flight = self._in_flight
-        # A plain loop, not all(...): this runs on every request and a generator costs.
+        # A plain loop, not all(...), and held() spelled out: this runs on every request.
         for window in self._windows:
-            if in_flight + window.held(now) >= window.count:
+            releases = window.releases
+            while releases and releases[0] <= now:
+                releases.popleft()
+            if in_flight + len(releases) >= window.count:
                 return False
         pacing = self._pacing
         return pacing is None or pacing.has_capacity(self._paced_pending + 1)
@@ -910,10 +913,16 @@ class _SlidingSlot:
     def enter_now(self) -> bool:
         limiter = self._limiter
         # Most requests find room; a pacing bucket's token is taken by awaiting it.
-        if self._handle.reason is None and limiter._pacing is None and limiter._try_acquire():
-            limiter._stats[self._lane].sent += 1
-            return True
-        return False
+        if (
+            self._handle.reason is not None
+            or limiter._pacing is not None
+            or limiter._waiters
+            or not limiter._has_room(asyncio.get_running_loop().time())
+        ):
+            return False
+        limiter._in_flight += 1  # _take() without a bucket
+        limiter._stats[self._lane].sent += 1
+        return True
 
     def exit_now(self) -> None:
         self._limiter._release()

@@ -111,6 +111,8 @@ def form_body(form: Mapping[str, str]) -> bytes:
     """``application/x-www-form-urlencoded`` bytes of ``form``, exactly as ``urlencode``
     writes them; values made only of unreserved characters (numbers, symbols, most ids)
     skip the quoting, which is most of urlencode's cost."""
+    if _PLAIN.fullmatch("".join(form.values())):  # the usual case: nothing to quote
+        return "&".join([f"{name}={value}" for name, value in form.items()]).encode()
     parts = []
     for name, value in form.items():
         if not _PLAIN.fullmatch(value):

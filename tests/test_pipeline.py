@@ -390,3 +390,21 @@ async def test_the_exact_route_keeps_every_digit_of_json_numbers() -> None:
     assert str(result.price) == "99999999.99999999"
     assert result.id == "12345678901234567"
 
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"amount": "0.00100000", "price": "50863", "moc_order": "True"},
+        {"client_order_id": "abc-1_2.3~x", "id": "123"},
+        {"address": "bc1q&evil=1", "memo": "a b+c/d", "name": "Zoë", "empty": ""},
+        {"a": "&", "b": "="},  # separators inside values are quoted
+        {"only": "%41"},
+    ],
+)
+def test_form_body_is_exactly_urlencode(form: dict[str, str]) -> None:
+    from urllib.parse import urlencode
+
+    from aiobitstamp._pipeline import form_body
+
+    assert form_body(form) == urlencode(form).encode()

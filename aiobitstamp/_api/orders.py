@@ -123,7 +123,9 @@ class OrderOptions:
     def form(self, price_decimals: int | None, side: Side, price: Decimal) -> dict[str, str]:
         """The wire fields of these options, checked against the market and the order."""
         fields: dict[str, str] = {}
-        flag = self.time_in_force.value
+        # _value_, not .value (a descriptor call) nor a dict keyed by the member (Enum's
+        # __hash__ is Python): this is on every order's way.
+        flag: str = self.time_in_force._value_
         if flag:
             fields[flag] = "True"
         if self.expire_time is not None:
@@ -143,6 +145,7 @@ class OrderOptions:
 
 
 _NO_OPTIONS = OrderOptions()
+
 T = TypeVar("T")
 
 
@@ -175,7 +178,9 @@ class OrdersAPI(ApiBase):
         >>> order.id, order.client_order_id  # doctest: +SKIP
         """
         symbol, market = self._listed_tradable(pair) or await self._tradable(pair)
-        return await self._limit(Side.BUY, symbol, market, amount, price, options, client_order_id)
+        return await self._limit(
+            "buy_limit", Side.BUY, symbol, market, amount, price, options, client_order_id
+        )
 
     async def sell_limit(
         self,
@@ -188,7 +193,9 @@ class OrdersAPI(ApiBase):
     ) -> OrderPlaced:
         """Sell ``amount`` (base currency) at ``price`` or better. See ``buy_limit``."""
         symbol, market = self._listed_tradable(pair) or await self._tradable(pair)
-        return await self._limit(Side.SELL, symbol, market, amount, price, options, client_order_id)
+        return await self._limit(
+            "sell_limit", Side.SELL, symbol, market, amount, price, options, client_order_id
+        )
 
     async def buy_market(
         self, pair: str, amount: Amount, *, client_order_id: str | None = None
@@ -279,6 +286,7 @@ class OrdersAPI(ApiBase):
 
     def _limit(
         self,
+        route_name: str,
         side: Side,
         symbol: str,
         market: Market | None,
@@ -306,7 +314,7 @@ class OrdersAPI(ApiBase):
         if chosen is not _NO_OPTIONS:
             form.update(chosen.form(price_decimals, side, price_value))
         return self._place(
-            f"{side.value}_limit", symbol, form, client_order_id, side, amount_value, price_value
+            route_name, symbol, form, client_order_id, side, amount_value, price_value
         )
 
     async def _market_order(
