@@ -247,11 +247,13 @@ async def test_response_signature_mismatch_is_refused() -> None:
         )
         return Response(good.status, good.headers, good.body.replace(b'"1"', b'"9"', 1))
 
-    async with Client(
-        KEY, SECRET, transport=exchange({"/api/v2/account_balances/": tampered})
-    ) as c:
+    routes = {"/api/v2/account_balances/": tampered}
+    async with Client(KEY, SECRET, transport=exchange(routes), verify_response_signature=True) as c:
         with pytest.raises(ResponseSignatureError):
             await c.account_balances()
+    # Off by default, as the fact sheet recommends.
+    async with Client(KEY, SECRET, transport=exchange(routes)) as c:
+        assert (await c.account_balances())[0].total == Decimal("9")
 
 
 async def test_missing_response_signature_only_fails_when_required() -> None:

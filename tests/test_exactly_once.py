@@ -90,3 +90,28 @@ async def test_an_order_that_never_arrived_is_sent_again_once_its_absence_is_sur
         assert not order.reconciled
         assert len(account.orders) == 1
         assert exchange.stats.paths["/api/v2/buy/btcusd/"] == 2
+
+
+async def test_an_order_whose_answer_fails_its_signature_is_looked_up_not_lost() -> None:
+    """With signatures required, an executed order whose answer cannot be trusted is an
+    unknown outcome: found by its client_order_id, never reported as a plain failure."""
+    async with FakeBitstamp() as exchange:
+        account = exchange.add_account(KEY, SECRET, balances={"usd": "100000"})
+        # The exchange executes, then something unsigned answers in its place.
+        exchange.inject_fault(
+            "buy/btcusd/",
+            status=200,
+            body=b'{"id": "1", "datetime": "2026-01-01 00:00:00", "type": "0", '
+            b'"price": "1", "amount": "1"}',
+            content_type="application/json",
+            after_executing=True,
+        )
+        async with Client(
+            KEY, SECRET, base_url=exchange.url, require_response_signature=True
+        ) as client:
+            bid = (await client.ticker("btcusd")).bid
+            order = await client.buy_limit("btcusd", "0.01", (bid * Decimal("0.9")).quantize(1))
+        assert order.reconciled
+        assert [o.client_order_id for o in account.orders.values()] == [order.client_order_id]
+        assert order.id == str(next(iter(account.orders.values())).id) != "1"
+        assert exchange.stats.paths["/api/v2/buy/btcusd/"] == 1

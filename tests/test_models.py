@@ -965,3 +965,82 @@ def test_legacy_try_blocks_still_name_the_model() -> None:
         MalformedFieldError, match=r"^malformed Legacy answer: unreadable \(TypeError\)$"
     ):
         parse("a string, not an object")
+
+
+def test_positional_constructor_builds_what_the_dataclass_builds() -> None:
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from aiobitstamp._models import OrderPlaced, Side
+    from aiobitstamp._models._wire import positional_constructor
+
+    build = positional_constructor(OrderPlaced)
+    values = {
+        "id": "1",
+        "created_at": datetime(2026, 1, 2, tzinfo=timezone.utc),
+        "side": Side.SELL,
+        "price": Decimal("1.50"),
+        "amount": Decimal("2"),
+        "client_order_id": "c",
+        "market": "BTC/USD",
+        "reconciled": False,
+    }
+    built = build(*values.values())
+    expected = OrderPlaced(**values)
+    assert type(built) is OrderPlaced
+    assert built == expected and hash(built) == hash(expected) and repr(built) == repr(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.price = Decimal(0)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        build(*list(values.values())[:-1])  # every field, always
+
+
+def test_positional_constructor_refuses_what_it_cannot_build_faithfully() -> None:
+    import dataclasses
+
+    from aiobitstamp._models._wire import positional_constructor
+
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (Mutable, NoSlots, Checked):
+        with pytest.raises(TypeError):
+            positional_constructor(cls)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": "3677913551212544", "datetime": "2026-11-28 08:57:06.178692", "type": "0",
+         "price": "50863", "amount": "0.00100000", "client_order_id": "c8", "market": "BTC/USD"},
+        {"id": 18446744073709551615, "datetime": "2026-11-28 08:57:06", "type": 1,
+         "price": "1.5", "amount": "2", "currency_pair": "BTC/EUR"},
+        {"id": "1", "datetime": 1583691851, "type": "sell", "price": 3, "amount": "0.1",
+         "client_order_id": "", "market": "", "currency_pair": "ETH/USD"},
+        {"id": "1", "datetime": "2021-11-25T12:59:59.32Z", "type": "0", "price": "1",
+         "amount": "1", "client_order_id": None},
+    ],
+)  # fmt: skip
+def test_order_placed_fast_path_reads_as_the_field_by_field_path(payload: dict[str, Any]) -> None:
+    import dataclasses
+
+    from aiobitstamp._models import OrderPlaced
+
+    class Careful(OrderPlaced):  # a subclass always takes the field-by-field path
+        __slots__ = ()
+
+    assert dataclasses.asdict(OrderPlaced.from_wire(payload)) == dataclasses.asdict(
+        Careful.from_wire(payload)
+    )

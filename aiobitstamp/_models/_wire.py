@@ -40,6 +40,7 @@ same for any primitive.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -472,6 +473,33 @@ def tuple_of(parse: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
         return tuple(parsed)
 
     return parse_all
+
+
+def positional_constructor(cls: type[T]) -> Callable[..., T]:
+    """A constructor for the frozen, slotted dataclass ``cls`` that takes every field
+    positionally, in declaration order, and builds what ``cls(...)`` builds.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
+    sets the slots directly, at a third of the cost, for the parsers on every order's
+    way. It is generated as dataclasses generates ``__init__``. No defaults and no
+    ``__post_init__``: the caller passes every field, already checked.
+    """
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]
+    if not (params.frozen and "__slots__" in cls.__dict__):
+        raise TypeError(f"{cls.__name__} is not a frozen dataclass with slots")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__ this constructor would skip")
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def build({', '.join(names)}):", "    self = _new(_cls)"]
+    for name in names:
+        namespace[f"_set_{name}"] = cls.__dict__[name].__set__  # the slot's own descriptor
+        lines.append(f"    _set_{name}(self, {name})")
+    lines.append("    return self")
+    exec("\n".join(lines), namespace)  # only our own field names go into the source
+    build: Callable[..., T] = namespace["build"]
+    build.__qualname__ = f"{cls.__qualname__}.<positional constructor>"
+    return build
 
 
 def frozen_raw(obj: Any) -> Mapping[str, Any]:

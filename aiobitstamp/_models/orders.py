@@ -170,20 +170,20 @@ class OrderPlaced:
     @classmethod
     def from_wire(cls, obj: Any) -> OrderPlaced:
         """Parse ``{id, datetime, type, price, amount, client_order_id?, market?}``."""
-        if obj.__class__ is dict:
+        if obj.__class__ is dict and cls is OrderPlaced:
             # The usual answer, read with the same primitives but without the per-field
             # bookkeeping (this is on every order's path); anything amiss is read again
             # below, which names the field at fault.
             try:
-                return cls(
-                    id=wire.identifier(obj["id"]),
-                    created_at=wire.utc_datetime(obj["datetime"]),
-                    side=Side.from_wire(obj["type"]),
-                    price=wire.decimal(obj["price"]),
-                    amount=wire.decimal(obj["amount"]),
-                    client_order_id=_optional_text(obj.get("client_order_id")),
-                    market=_optional_text(obj.get("market"))
-                    or _optional_text(obj.get("currency_pair")),
+                return _build_order_placed(
+                    wire.identifier(obj["id"]),
+                    wire.utc_datetime(obj["datetime"]),
+                    Side.from_wire(obj["type"]),
+                    wire.decimal(obj["price"]),
+                    wire.decimal(obj["amount"]),
+                    _optional_text(obj.get("client_order_id")),
+                    _optional_text(obj.get("market")) or _optional_text(obj.get("currency_pair")),
+                    False,
                 )
             except (KeyError, wire.MalformedFieldError):
                 pass
@@ -197,6 +197,9 @@ class OrderPlaced:
             client_order_id=fields.optional("client_order_id", wire.text),
             market=_market_of(fields),
         )
+
+
+_build_order_placed = wire.positional_constructor(OrderPlaced)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
