@@ -8,7 +8,7 @@ fail locally instead of at the exchange.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 
 from ._exceptions import UnknownMarketError
 from ._models import Market
@@ -20,25 +20,22 @@ __all__ = ["MarketCatalogue"]
 class MarketCatalogue:
     """Markets by symbol, fetched on first need with ``load`` and then kept."""
 
-    __slots__ = ("_load", "_lock", "_markets", "enabled")
+    __slots__ = ("_load", "_lock", "enabled", "loaded")
 
     def __init__(self, load: Callable[[], Awaitable[Iterable[Market]]], *, enabled: bool) -> None:
         self._load = load
         self._lock = asyncio.Lock()
-        self._markets: dict[str, Market] | None = None
+        # Markets by symbol once fetched: a plain attribute, read on every call's way.
+        self.loaded: dict[str, Market] | None = None
         self.enabled = enabled
 
     def replace(self, markets: Iterable[Market]) -> None:
         """Keep a freshly fetched catalogue (``Client.markets()`` refreshes it)."""
-        self._markets = {market.market_symbol: market for market in markets}
-
-    @property
-    def loaded(self) -> Mapping[str, Market] | None:
-        return self._markets
+        self.loaded = {market.market_symbol: market for market in markets}
 
     async def check(self, pair: object) -> tuple[str, Market | None]:
         """The exact symbol to send and, when checking is on, its catalogue entry."""
-        markets = self._markets
+        markets = self.loaded
         if markets is not None and pair.__class__ is str:
             # Fast path for every call after the first: a listed symbol is well formed.
             found = markets.get(pair)
@@ -51,12 +48,12 @@ class MarketCatalogue:
 
     async def get(self, symbol: str) -> Market:
         """The entry for ``symbol`` (already shape-checked); loads the catalogue once."""
-        markets = self._markets
+        markets = self.loaded
         if markets is None:
             async with self._lock:
-                if self._markets is None:
+                if self.loaded is None:
                     self.replace(await self._load())
-                markets = self._markets
+                markets = self.loaded
                 assert markets is not None
         found = markets.get(symbol)
         if found is None:

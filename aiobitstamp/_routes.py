@@ -74,11 +74,6 @@ class Route:
             raise TypeError(f"route {self.name} needs {self.placeholders}, got {values}")
         return self.template.format_map(values)
 
-    @property
-    def pattern(self) -> str:
-        """The template in aiohttp's router syntax (``{currency}_address/`` included)."""
-        return self.template
-
 
 def _routes() -> Iterator[Route]:
     read, cancel, order, once = Repeat.READ, Repeat.CANCEL, Repeat.ORDER, Repeat.ONCE

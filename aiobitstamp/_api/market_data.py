@@ -53,7 +53,7 @@ class MarketDataAPI(ApiBase):
 
     async def ticker(self, pair: str) -> Ticker:
         """The 24-hour ticker of one market, e.g. ``await client.ticker("btcusd")``."""
-        symbol, _ = await self._market(pair)
+        symbol, _ = self._listed(pair) or await self._market(pair)  # polled: no extra frame
         return await self._call("ticker", Ticker.from_wire, path={"market_symbol": symbol})
 
     async def tickers(self) -> Rows[Ticker]:

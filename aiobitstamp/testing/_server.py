@@ -769,7 +769,7 @@ class FakeBitstamp(FundingControls):
         # "{currency}_address/".
         ordered = sorted(ROUTES.values(), key=lambda route: bool(route.placeholders))
         for route in ordered:
-            path = _API + route.pattern
+            path = _API + route.template  # aiohttp's router reads the same {name} syntax
             if route.signed:
                 endpoint = private.get(route.name)
                 if endpoint is None:
