@@ -293,10 +293,10 @@ class Pipeline:
         if self._closed:
             raise ClientClosedError(_CLOSED_MESSAGE)
         task = current_task()
+        active = self._active
         if task is not None:  # None: a bare coroutine driven by hand
             if task.get_loop() is not self._loop:
                 self._bind(task.get_loop())
-            active = self._active
             active[task] = active.get(task, 0) + 1
         try:
             key: KeySlot | None = None
@@ -427,8 +427,12 @@ class Pipeline:
                 raise
             raise closed from None
         finally:
-            if task is not None:
-                self._leave(task)
+            if task is not None:  # _leave(task), spelled out on the way of every request
+                depth = active.get(task, 1) - 1
+                if depth:
+                    active[task] = depth
+                else:
+                    active.pop(task, None)
 
     def _no_key(self, route: Route, method: str, endpoint: str) -> MissingCredentialsError:
         if self._keys is None:
