@@ -40,6 +40,7 @@ __all__ = [
     "AUTH_VERSION",
     "DEFAULT_LABEL",
     "FORM_CONTENT_TYPE",
+    "JSON_CONTENT_TYPE",
     "Credentials",
     "QuerySigning",
     "clock_offset_from_date",
@@ -53,6 +54,7 @@ AUTH_VERSION = "v2"
 #: The label of a key given without one (``Client(api_key, api_secret)``).
 DEFAULT_LABEL = "default"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
 
 
 class QuerySigning(enum.Enum):
@@ -366,14 +368,16 @@ def sign_request(
     nonce: str,
     timestamp_ms: int,
     query_signing: QuerySigning = QuerySigning.WITHOUT_QUESTION_MARK,
+    body_type: str = FORM_CONTENT_TYPE,
 ) -> dict[str, str]:
     """Return the auth headers for one request.
 
     ``host`` is the authority as sent (``www.bitstamp.net``, or ``127.0.0.1:8765`` for the
     emulator); ``query`` is the urlencoded query without ``?``; ``body`` is the exact bytes
-    that will be sent. Content-Type is included only when there is a body.
+    that will be sent, of media type ``body_type``. Content-Type is included only when
+    there is a body.
     """
-    content_type = FORM_CONTENT_TYPE if body else ""
+    content_type = body_type if body else ""
     timestamp = str(timestamp_ms)
     # string_to_sign() spelled out: this runs on every private request.
     if query:

@@ -125,6 +125,11 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
       private answer when on.)
     * ``query_signing``: whether a signed query string includes its ``?`` (unconfirmed at
       the exchange; the default follows the published vectors).
+    * ``body_encoding``: ``"form"`` (default): every private body form-encoded, as the
+      fact sheet says of every private POST; ``"spec"``: JSON for the 8 operations the
+      official OpenAPI spec declares ``application/json`` (``{currency}_address``, earn
+      subscribe/unsubscribe/setting, ``fees/withdrawal/{currency}``, ``order_status``,
+      ``revoke_all_api_keys``, creating a travel-rule contact). Unconfirmed either way.
     * ``my_markets_method``: ``"POST"`` (JKorf) or ``"GET"`` (the official spec): sources
       disagree on the verb of ``my_markets/``.
     * ``validate_markets``: check market symbols, decimals and minimum order values against
@@ -154,6 +159,7 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
         require_response_signature: bool = False,
         query_signing: QuerySigning = QuerySigning.WITHOUT_QUESTION_MARK,
         my_markets_method: str = "POST",
+        body_encoding: str = "form",
         validate_markets: bool = True,
         on_request: Callable[[RequestRecord], None] | None = None,
     ) -> None:
@@ -187,6 +193,8 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
         _parse_url("ws_url", ws_url, ("ws", "wss"))
         if my_markets_method not in ("GET", "POST"):
             raise InvalidParameterError("my_markets_method must be 'GET' or 'POST'")
+        if body_encoding not in ("form", "spec"):
+            raise InvalidParameterError("body_encoding must be 'form' or 'spec'")
         if not isinstance(order_settle_seconds, int | float) or order_settle_seconds < 0:
             raise InvalidParameterError("order_settle_seconds must be a number >= 0")
         self.base_url = base_url
@@ -236,6 +244,7 @@ class Client(MarketDataAPI, AccountAPI, OrdersAPI, FundingAPI, EarnAPI, TravelRu
             verify_signature=verify_response_signature,
             require_signature=require_response_signature,
             on_request=on_request,
+            json_bodies=body_encoding == "spec",
         )
         self._catalogue = MarketCatalogue(self.markets, enabled=validate_markets)
         self._verbs: Mapping[str, str] = {"my_markets": my_markets_method}

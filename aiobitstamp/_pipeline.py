@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote_plus, urlencode
 
+import orjson
+
 from ._auth import (
+    FORM_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
     Credentials,
     QuerySigning,
     clock_offset_from_date,
@@ -52,7 +56,7 @@ from ._keys import KeyRing, KeySlot
 from ._limiter import Lane, Limiter, LimiterHandle
 from ._permissions import describe, scope_of, summary
 from ._retry import Action, RetryPolicy
-from ._routes import Route
+from ._routes import JsonBody, Route
 from ._transport import Request, Response, Transport
 
 __all__ = ["Pipeline", "RequestRecord", "decode"]
@@ -121,6 +125,21 @@ def form_body(form: Mapping[str, str]) -> bytes:
     return "&".join(parts).encode()
 
 
+def json_body(form: Mapping[str, str], spec: JsonBody) -> bytes:
+    """The JSON body the official spec declares, of ``form``'s checked wire values:
+    numbers written as their decimal text (never through a float), nested objects as the
+    JSON text the form carries, every other field as a string."""
+    parts = []
+    for name, value in form.items():
+        text = value if name in spec.numbers or name in spec.objects else _json_text(value)
+        parts.append(f"{_json_text(name)}:{text}")
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def _json_text(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Pipeline:
     """Sends requests for one client. See the module docstring for its promises."""
 
@@ -131,6 +150,7 @@ class Pipeline:
         "_closing",
         "_handle",
         "_host",
+        "_json_bodies",
         "_keys",
         "_limiter",
         "_loop",
@@ -159,8 +179,11 @@ class Pipeline:
         verify_signature: bool,
         require_signature: bool,
         on_request: Callable[[RequestRecord], None] | None,
+        json_bodies: bool = False,
     ) -> None:
         self._transport = transport
+        # Send the spec's JSON bodies where it declares them (body_encoding="spec").
+        self._json_bodies = json_bodies
         self._limiter = limiter
         # This client's own way into a limiter perhaps shared with others: closing it ends
         # this client's waiters only.
@@ -312,7 +335,14 @@ class Pipeline:
             path = self._prefix + endpoint
             query_string = urlencode(query) if query else ""
             url = self._root + path + ("?" + query_string if query_string else "")
-            body = form_body(form) if form else b""
+            body_type = FORM_CONTENT_TYPE
+            if not form:
+                body = b""
+            elif route.json_body is not None and self._json_bodies:
+                body = json_body(form, route.json_body)
+                body_type = JSON_CONTENT_TYPE
+            else:
+                body = form_body(form)
             lane = route.lane
             timed = self._on_request is not None
             clock_corrected = False
@@ -360,6 +390,7 @@ class Pipeline:
                                 nonce=nonce,
                                 timestamp_ms=now_ms,
                                 query_signing=self._query_signing,
+                                body_type=body_type,
                             )
                             timestamp = headers["X-Auth-Timestamp"]
                             generation.in_flight += 1

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from ._limiter import Lane
 
-__all__ = ["ROUTES", "Repeat", "Route", "route"]
+__all__ = ["ROUTES", "JsonBody", "Repeat", "Route", "route"]
 
 
 class Repeat(enum.Enum):
@@ -39,6 +39,18 @@ class Repeat(enum.Enum):
     CANCEL = "cancel"
     ORDER = "order"
     ONCE = "once"
+
+
+@dataclass(frozen=True, slots=True)
+class JsonBody:
+    """How the official OpenAPI spec writes a route's body when it declares it
+    ``application/json`` (reference SOURCE.txt, caveat 6): the fields it types as numbers
+    and as nested objects; every other field is a string. The fact sheet says every
+    private POST is form-encoded, so a client sends JSON only with ``body_encoding="spec"``.
+    """
+
+    numbers: frozenset[str] = frozenset()
+    objects: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +69,8 @@ class Route:
     exact_numbers: bool = False
     # The verb is disputed between sources; the client lets the caller choose.
     verb_disputed: bool = False
+    # The spec declares a JSON body (the fact sheet a form): see JsonBody.
+    json_body: JsonBody | None = None
     placeholders: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +110,9 @@ def _routes() -> Iterator[Route]:
         flags = {"exact_numbers": exact_numbers, **options}
         return Route(name, "POST", template, lane, True, repeat, permission, **flags)  # type: ignore[arg-type]
 
+    # The spec's JSON bodies (reference SOURCE.txt, caveat 6) whose fields are all strings.
+    strings = JsonBody()
+
     def signed_get(name: str, template: str, permission: str) -> Route:
         return Route(name, "GET", template, private, True, read, permission, True)
 
@@ -124,7 +141,14 @@ def _routes() -> Iterator[Route]:
     yield post("trading_fees", "fees/trading/", private, read, "trading_fees")
     yield post("trading_fee", "fees/trading/{market_symbol}/", private, read, "trading_fees")
     yield post("withdrawal_fees", "fees/withdrawal/", private, read, "withdrawal_fees")
-    yield post("withdrawal_fee", "fees/withdrawal/{currency}/", private, read, "withdrawal_fees")
+    yield post(
+        "withdrawal_fee",
+        "fees/withdrawal/{currency}/",
+        private,
+        read,
+        "withdrawal_fees",
+        json_body=strings,
+    )
     # GEN lists GET, JKorf sends POST (fact sheet, section a): POST by default, switchable.
     yield post("my_markets", "my_markets/", private, read, "my_markets", verb_disputed=True)
     yield post("websockets_token", "websockets_token/", private, read, "websockets_token", False)
@@ -150,8 +174,14 @@ def _routes() -> Iterator[Route]:
         "crypto_transactions",
     )
     # The kill switch jumps every queue, and repeating it is harmless.
+    # The spec declares a JSON body and says none is expected: none is sent either way.
     yield post(
-        "revoke_all_api_keys", "revoke_all_api_keys/", cancel_lane, cancel, "revoke_api_keys"
+        "revoke_all_api_keys",
+        "revoke_all_api_keys/",
+        cancel_lane,
+        cancel,
+        "revoke_api_keys",
+        json_body=strings,
     )
 
     # -- orders -----------------------------------------------------------------------
@@ -207,7 +237,7 @@ def _routes() -> Iterator[Route]:
         "open_orders",
         False,
     )
-    yield post("order_status", "order_status/", private, read, "order_status")
+    yield post("order_status", "order_status/", private, read, "order_status", json_body=strings)
     yield post("order_data", "order_data/", private, read, "order_status")
     yield post(
         "account_order_data",
@@ -218,7 +248,14 @@ def _routes() -> Iterator[Route]:
     )
 
     # -- funding: deposits, withdrawals, transfers, instant convert ------------------------
-    yield post("deposit_address", "{currency}_address/", private, read, "deposit_address")
+    yield post(
+        "deposit_address",
+        "{currency}_address/",
+        private,
+        read,
+        "deposit_address",
+        json_body=strings,
+    )
     yield post("ripple_deposit_address", "ripple_address/", private, read, "deposit_address")
     yield post("btc_unconfirmed", "btc_unconfirmed/", private, read, "deposit_address")
     yield post("withdraw", "{currency}_withdrawal/", place, once, "withdrawal")
@@ -245,16 +282,31 @@ def _routes() -> Iterator[Route]:
     )
 
     # -- earn -------------------------------------------------------------------------
-    yield post("earn_subscribe", "earn/subscribe/", place, once, "earn")
-    yield post("earn_unsubscribe", "earn/unsubscribe/", place, once, "earn")
-    yield post("earn_subscription_setting", "earn/subscriptions/setting/", place, once, "earn")
+    earn_amount = JsonBody(numbers=frozenset({"amount"}))
+    yield post("earn_subscribe", "earn/subscribe/", place, once, "earn", json_body=earn_amount)
+    yield post("earn_unsubscribe", "earn/unsubscribe/", place, once, "earn", json_body=earn_amount)
+    yield post(
+        "earn_subscription_setting",
+        "earn/subscriptions/setting/",
+        place,
+        once,
+        "earn",
+        json_body=strings,
+    )
     yield signed_get("earn_subscriptions", "earn/subscriptions/", "earn")
     yield signed_get("earn_transactions", "earn/transactions/", "earn")
 
     # -- travel rule --------------------------------------------------------------------
     yield signed_get("travel_rule_contacts", "travel_rule/contacts/", "travel_rule")
     yield signed_get("travel_rule_contact", "travel_rule/contacts/{contact_uuid}/", "travel_rule")
-    yield post("create_travel_rule_contact", "travel_rule/contacts/", place, once, "travel_rule")
+    yield post(
+        "create_travel_rule_contact",
+        "travel_rule/contacts/",
+        place,
+        once,
+        "travel_rule",
+        json_body=JsonBody(objects=frozenset({"retail_info", "corporate_info"})),
+    )
 
 
 ROUTES: Mapping[str, Route] = {entry.name: entry for entry in _routes()}

@@ -53,6 +53,9 @@ __all__ = [
 
 AUTH_VERSION: Final = "v2"
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE: Final = "application/json"
+
+_ACCEPTED: Final = {False: (FORM_CONTENT_TYPE,), True: (FORM_CONTENT_TYPE, JSON_CONTENT_TYPE)}
 
 MAX_URL_LENGTH: Final = 2000
 TIMESTAMP_TOLERANCE_MS: Final = 150_000
@@ -131,8 +134,11 @@ class AuthChecker:
         self._nonces = NonceRegistry(monotonic_clock)
         self.query_signing = query_signing
 
-    def check(self, request: SignedRequest, permission: str) -> Authenticated:
-        """Return who sent ``request``, or raise ``ApiError`` with the first failing code."""
+    def check(
+        self, request: SignedRequest, permission: str, *, json_accepted: bool = False
+    ) -> Authenticated:
+        """Return who sent ``request``, or raise ``ApiError`` with the first failing code.
+        A body must be form-encoded, or JSON where ``json_accepted``."""
         if request.url_length > MAX_URL_LENGTH:
             raise ApiError.auth("API0021")
         headers = request.headers
@@ -159,7 +165,8 @@ class AuthChecker:
         if content_type is not None and not request.body:
             raise ApiError.auth("API0020")
         if request.body and (
-            content_type is None or _media_type(content_type) != FORM_CONTENT_TYPE
+            content_type is None
+            or _media_type(content_type) not in _ACCEPTED[json_accepted]
         ):
             raise ApiError.auth("API0019")
         nonce = headers["X-Auth-Nonce"]

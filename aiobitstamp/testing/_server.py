@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import socket
@@ -56,7 +57,7 @@ from ._feed import MarketFeed, TradePrinted
 from ._funding import FundingControls
 from ._market_data import MarketData
 from ._rate_limit import SlidingWindowLimiter
-from ._switches import Switches
+from ._switches import SPEC_JSON_BODY_PATHS, Switches
 from ._trading import OrderDesk
 from ._ws_server import FakeWebSocketServer, start_websocket_endpoint
 
@@ -104,6 +105,27 @@ def _json_response(status: int, payload: object) -> web.Response:
 
 def _form(body: bytes) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _json_form(body: bytes) -> dict[str, str]:
+    """A JSON body read as the form the endpoints take: strings as they are, numbers as
+    their exact text, nested objects as JSON text (as a form carries them), booleans as
+    the form's ``True``/``False``. Anything but one JSON object is a 400.001."""
+    try:
+        decoded = json.loads(body, parse_float=str, parse_int=str)
+    except ValueError:
+        raise ApiError.coded("400.001", "Request body is not valid JSON.") from None
+    if not isinstance(decoded, dict):
+        raise ApiError.coded("400.001", "Request body must be a JSON object.")
+    form: dict[str, str] = {}
+    for name, value in decoded.items():
+        if isinstance(value, bool):
+            form[name] = "True" if value else "False"
+        elif isinstance(value, dict | list):
+            form[name] = orjson.dumps(value).decode()
+        elif value is not None:
+            form[name] = str(value)
+    return form
 
 
 class FakeBitstamp(FundingControls):
@@ -731,8 +753,16 @@ class FakeBitstamp(FundingControls):
                 body=body,
                 peer=request.remote,
             )
-            auth = self._auth.check(signed, route.permission)
-            form = _form(body) if request.method == "POST" else dict(request.query)
+            json_accepted = (
+                self.switches.spec_json_bodies and route.template in SPEC_JSON_BODY_PATHS
+            )
+            auth = self._auth.check(signed, route.permission, json_accepted=json_accepted)
+            if request.method != "POST":
+                form = dict(request.query)
+            elif json_accepted and request.content_type == JSON_CONTENT_TYPE:
+                form = _json_form(body)
+            else:
+                form = _form(body)
             payload = orjson.dumps(endpoint(auth.account, form, request.match_info))
             response = web.Response(body=payload, headers={"Content-Type": JSON_CONTENT_TYPE})
             if self.sign_responses:

@@ -13,7 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Switches"]
+__all__ = ["SPEC_JSON_BODY_PATHS", "Switches"]
+
+# The POST operations whose body Bitstamp's official OpenAPI spec declares
+# application/json (reference SOURCE.txt, caveat 6), as paths under /api/v2/. The fact
+# sheet says every private body is form-encoded; ``spec_json_bodies`` chooses.
+SPEC_JSON_BODY_PATHS = frozenset(
+    {
+        "{currency}_address/",
+        "earn/subscribe/",
+        "earn/unsubscribe/",
+        "earn/subscriptions/setting/",
+        "fees/withdrawal/{currency}/",
+        "order_status/",
+        "revoke_all_api_keys/",
+        "travel_rule/contacts/",
+    }
+)
 
 
 @dataclass
@@ -45,6 +61,10 @@ class Switches:
     * ``order_book_group2_ids``: ``order_book/?group=2`` lists one row per order with its id
       (as clients that read it like the WebSocket detail book expect; default); False
       aggregates by price with two more decimal places (the third-party spec's words).
+    * ``spec_json_bodies``: the operations in ``SPEC_JSON_BODY_PATHS`` also accept an
+      ``application/json`` body (the spec's reading; numbers, strings and nested objects).
+      Default False: every private body must be form-encoded, anything else is API0019
+      "Content-Type header not accepted" (the fact sheet, section b).
     * ``high_ids``: order and trade ids start above 2**53 (as on newer markets), so JSON
       numbers no longer fit a double. Read when a market comes alive: set it in the
       constructor.
@@ -60,4 +80,5 @@ class Switches:
     user_transactions_until_id: bool = False
     open_orders_spot_fields: bool = True
     order_book_group2_ids: bool = True
+    spec_json_bodies: bool = False
     high_ids: bool = False
