@@ -395,25 +395,27 @@ class OrdersAPI(ApiBase):
         except BitstampError as error:
             if not _outcome_unknown(error):
                 raise
-            first = error
+            cause = error
         # Outcome unknown: from here it is one operation of several calls and pauses,
-        # which close() must end too.
+        # which close() must end too. The first send stays outside, so an order that
+        # succeeds (nearly all) pays for no guard.
         async with self._pipeline.guard():
-            last = first
-            for attempt in range(self._pipeline.max_attempts):
-                if attempt:
-                    sent_at = _time.monotonic()
-                    try:
-                        return await self._call(route_name, parse, path=path, form=form)
-                    except BitstampError as error:
-                        if not _outcome_unknown(error):
-                            raise
-                        last = error
-                status = await self._look_up(client_order_id, sent_at, last)
+            attempts = 1
+            while True:
+                status = await self._look_up(client_order_id, sent_at, cause)
                 if status is not None:
                     return found(status)
+                if attempts == self._pipeline.max_attempts:
+                    raise _confirmed_absent(cause, client_order_id)
                 # Confirmed absent after the settle time: sending again cannot duplicate.
-            raise _confirmed_absent(last, client_order_id)
+                attempts += 1
+                sent_at = _time.monotonic()
+                try:
+                    return await self._call(route_name, parse, path=path, form=form)
+                except BitstampError as error:
+                    if not _outcome_unknown(error):
+                        raise
+                    cause = error
 
     async def _look_up(
         self, client_order_id: str, sent_at: float, cause: BitstampError
