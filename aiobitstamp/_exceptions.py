@@ -23,7 +23,8 @@ the way (transport), or at the exchange (an error answer)::
         ├── PermissionDeniedError                   API0002, 0003, 0006, 0009, 403.xxx
         │   └── AccountSuspendedError               403.004, frozen account
         ├── RateLimitError                          400.002, HTTP 429; has retry_after
-        ├── BadRequestError                         other 400.xxx, malformed parameters
+        ├── BadRequestError                         other 400.xxx, malformed parameters,
+        │                                           earn's API5001-API5012
         │   └── InvalidOrderError                   order rules (size, price, flags)
         │       └── InsufficientFundsError          400.009
         ├── NotFoundError                           404.xxx
@@ -441,8 +442,12 @@ def _classify(
     if status == 429:
         return RateLimitError
     if code:
-        if code.startswith("API"):
+        if code.startswith("API0"):
             return _AUTH_CODES.get(code, AuthenticationError)
+        if code.startswith("API"):
+            # Not the auth layer's API00xx: the earn endpoints' own API5001-API5012 (amount
+            # too low, unsupported, already opted in, ...) are about the request.
+            return BadRequestError
         exact = _RESPONSE_CODES.get(code)
         if exact is not None:
             return exact
@@ -612,7 +617,7 @@ def add_key_context(
         )
         error.args = (error.message,)
         return
-    if not isinstance(error, ExchangeError) or code is None or not code.startswith("API"):
+    if not isinstance(error, ExchangeError) or code is None or not code.startswith("API0"):
         return
     where = f"{error.method} {error.path}" if error.method and error.path else route_name
     hint: str

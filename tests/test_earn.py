@@ -124,6 +124,8 @@ async def test_earn_codes_are_bad_requests_not_auth_errors(
             await call(client)
         assert raised.value.code == code and raised.value.status == 400
         assert not isinstance(raised.value, AuthenticationError)
+        assert "key 'default'" not in str(raised.value)  # not told to check its key
+        assert raised.value.attempts == 1  # classified by the tree, not converted after it
         assert account.balance("eth").total == Decimal("10")
 
 

@@ -8,17 +8,16 @@ the currency allows, and the product names are the spec's enums (``EarnType``,
 
 The earn endpoints answer their own error codes, ``API5001``-``API5012`` with HTTP 400
 (amount too low or too high, unsupported, already opted in, ...). They look like the auth
-layer's ``API00xx`` codes but are not about credentials, so they are raised as
+layer's ``API00xx`` codes but are not about credentials: the error tree raises them as
 :class:`BadRequestError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from .. import _params as params
-from .._exceptions import AuthenticationError, BadRequestError
 from .._models import Rows
 from .._models.earn import (
     EarnSetting,
@@ -67,23 +66,7 @@ class EarnAPI(CurrencyChecks):
     """Staking and lending."""
 
     async def _earn_write(self, route: str, form: dict[str, str]) -> None:
-        await self._earn(self._call(route, _acknowledged, form=form))
-
-    async def _earn(self, call: Awaitable[T]) -> T:
-        try:
-            return await call
-        except AuthenticationError as error:
-            code = error.code or ""
-            if not code.startswith("API5"):
-                raise
-            raise BadRequestError(
-                error.message,
-                status=error.status,
-                code=error.code,
-                reason=error.reason,
-                method=error.method,
-                path=error.path,
-            ) from error
+        await self._call(route, _acknowledged, form=form)
 
     async def _earn_form(
         self, currency: str, amount: Amount, earn_type: EarnType | str, earn_term: EarnTerm | str
@@ -142,7 +125,7 @@ class EarnAPI(CurrencyChecks):
 
     async def earn_subscriptions(self) -> Rows[EarnSubscription]:
         """Every earn product and what the account holds in it."""
-        return await self._earn(self._call("earn_subscriptions", _parse_subscriptions))
+        return await self._call("earn_subscriptions", _parse_subscriptions)
 
     async def earn_transactions(
         self,
@@ -160,9 +143,7 @@ class EarnAPI(CurrencyChecks):
             query["limit"] = params.page_size("limit", limit, maximum=_MAX_PAGE)
         if offset is not None:
             query["offset"] = params.offset(offset, maximum=_MAX_OFFSET)
-        return await self._earn(
-            self._call("earn_transactions", _parse_transactions, query=query or None)
-        )
+        return await self._call("earn_transactions", _parse_transactions, query=query or None)
 
     @staticmethod
     def _earn_query(currency: str | None, quote_currency: str | None) -> dict[str, str | int]:
@@ -201,9 +182,7 @@ class EarnAPI(CurrencyChecks):
         offset = 0
         while True:
             query = {**base, "limit": size, "offset": offset}
-            page = await self._earn(
-                self._call("earn_transactions", _transactions_page, query=query)
-            )
+            page = await self._call("earn_transactions", _transactions_page, query=query)
             keys = [_identity(row) for row in page]
             skip = _overlap(recent, keys)
             for row in page[skip:]:
