@@ -125,19 +125,8 @@ class RetryPolicy:
             return Decision(Action.RETRY, self.backoff(attempt))
         return _RAISE
 
-    def should_retry(self, error: BitstampError, attempt: int, *, idempotent: bool) -> bool:
-        """Shorthand for ``decide``: would a read (``idempotent``) or a write be resent?"""
-        repeat = Repeat.READ if idempotent else Repeat.ONCE
-        decision = self.decide(error, repeat, attempt, clock_corrected=True)
-        return decision.action is Action.RETRY
-
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before attempt ``attempt + 1``."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return self.rng.uniform(0, ceiling)
 
-    def delay(self, error: BitstampError, attempt: int) -> float:
-        """Seconds to wait before the next attempt; the exchange's Retry-After wins."""
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return error.retry_after
-        return self.backoff(attempt)

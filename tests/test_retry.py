@@ -8,6 +8,7 @@ import pytest
 
 from aiobitstamp import (
     AuthenticationError,
+    BitstampError,
     ExchangeUnavailableError,
     InvalidNonceError,
     RateLimitError,
@@ -15,6 +16,8 @@ from aiobitstamp import (
     RetryPolicy,
     TransportError,
 )
+from aiobitstamp._retry import Action
+from aiobitstamp._routes import Repeat
 
 
 @pytest.mark.parametrize(
@@ -40,27 +43,43 @@ from aiobitstamp import (
         (AuthenticationError("bad key"), True, False),  # retrying will not help
     ],
 )
-def test_should_retry(error: Exception, idempotent: bool, expected: bool) -> None:
+def test_what_is_resent(error: BitstampError, idempotent: bool, expected: bool) -> None:
     policy = RetryPolicy(max_attempts=3)
-    assert policy.should_retry(error, 1, idempotent=idempotent) is expected  # type: ignore[arg-type]
-    assert policy.should_retry(error, 3, idempotent=idempotent) is False  # type: ignore[arg-type]
+    repeat = Repeat.READ if idempotent else Repeat.ONCE
+
+    def resent(attempt: int) -> bool:
+        decision = policy.decide(error, repeat, attempt, clock_corrected=True)
+        return decision.action is Action.RETRY
+
+    assert resent(1) is expected
+    assert resent(3) is False  # the last attempt is final
 
 
 def test_backoff_is_capped_full_jitter() -> None:
     policy = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(42))
     error = TransportError("x", retry_safe=True)
     for attempt, ceiling in ((1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (9, 1.0)):
-        delays = [policy.delay(error, attempt) for _ in range(200)]
+        delays = [policy.backoff(attempt) for _ in range(200)]
         assert min(delays) >= 0 and max(delays) <= ceiling
         assert max(delays) > ceiling * 0.8  # the jitter spans the whole range
     again = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(42))
     first = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(42))
-    assert [again.delay(error, 3) for _ in range(5)] == [first.delay(error, 3) for _ in range(5)]
+    assert [again.backoff(3) for _ in range(5)] == [first.backoff(3) for _ in range(5)]
+    # decide() waits exactly that backoff before resending what is safe to resend.
+    decision = RetryPolicy(rng=random.Random(7)).decide(
+        error, Repeat.READ, 2, clock_corrected=True
+    )
+    assert decision.delay == RetryPolicy(rng=random.Random(7)).backoff(2)
 
 
-def test_retry_after_is_honoured_exactly() -> None:
+def test_a_rate_rejection_is_resent_without_a_wait_of_its_own() -> None:
+    """The limiter's pause (Retry-After in full, shared by every caller) does the waiting;
+    a backoff here on top would wait twice."""
     policy = RetryPolicy(max_delay=1.0)
-    assert policy.delay(RateLimitError("rate", retry_after=7.5), 1) == 7.5
+    decision = policy.decide(
+        RateLimitError("rate", retry_after=7.5), Repeat.ONCE, 1, clock_corrected=False
+    )
+    assert decision.action is Action.RETRY and decision.delay == 0
 
 
 @pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"base_delay": -1}, {"max_delay": 0.01}])
