@@ -309,9 +309,10 @@ class Pipeline:
         """Send ``route`` at ``endpoint`` (under /api/v2/), retrying as the policy says,
         and turn the answer into a model with ``parse``.
 
-        One coroutine from admission to model, with the rare paths (waiting for the
-        limiter, errors, retries) in helpers: every frame and call here is paid by every
-        request, and an order's latency is a market maker's edge.
+        One coroutine from admission to model, admitting without a coroutine when the
+        limiter has room: every frame and call here is paid by every request, and an
+        order's latency is a market maker's edge. Waiting, errors and retries cost only
+        when they happen.
         """
         if self._closed:
             raise ClientClosedError(_CLOSED_MESSAGE)
