@@ -272,6 +272,28 @@ class _Side:
         self.amounts.clear()
         self.ranks.clear()
 
+    def set_levels(self, rows: Iterable[Row]) -> None:
+        """Apply a diff's rows for this side: each sets the amount at its price, a zero
+        amount (however spelled) deletes the level. Raises on a malformed row."""
+        amounts, ranks, cache = self.amounts, self.ranks, self.cache
+        for price, amount in rows:  # a 3-element row raises ValueError: not a diff
+            rank = cache.get(price)
+            if rank is None:
+                rank = self.rank(price)
+            quantity = _parse(amount)
+            if quantity:
+                # One comparison refuses negatives, and NaN too: it raises, or is False
+                # if the thread's context does not trap InvalidOperation.
+                if not quantity > _ZERO:
+                    raise ValueError(f"amount must be zero or positive, got {amount!r}")
+                if rank not in amounts:
+                    insort(ranks, rank)
+                amounts[rank] = quantity
+            # Zero: delete. A level the book lacks needs no deleting (the snapshot may
+            # have been taken after it went).
+            elif amounts.pop(rank, None) is not None:
+                del ranks[bisect_left(ranks, rank)]
+
     def add(self, rank: Decimal, amount: Decimal) -> None:
         """Add to a level, creating it if needed (L3 orders)."""
         amounts = self.amounts
@@ -686,33 +708,22 @@ class LocalOrderBook(_Book[tuple[Iterable[Row], Iterable[Row]]]):
                 return self._hold(stamp, (list(bids), list(asks)))
             self._stale_dropped += 1
             return DiffOutcome.STALE
-        # The hot path, inline: a function call costs about as much as applying a row.
         book_bids, book_asks = self._bids, self._asks
         try:
-            for side, rows in ((book_bids, bids), (book_asks, asks)):
-                amounts, ranks, cache = side.amounts, side.ranks, side.cache
-                for price, amount in rows:  # a 3-element row raises ValueError: not a diff
-                    rank = cache.get(price)
-                    if rank is None:
-                        rank = side.rank(price)
-                    quantity = _parse(amount)
-                    if quantity:
-                        # One comparison refuses negatives, and NaN too: it raises, or is
-                        # False if the thread's context does not trap InvalidOperation.
-                        if not quantity > _ZERO:
-                            raise ValueError(f"amount must be zero or positive, got {amount!r}")
-                        if rank not in amounts:
-                            insort(ranks, rank)
-                        amounts[rank] = quantity
-                    # Zero, however spelled: delete. A level the book lacks needs no deleting
-                    # (the snapshot may have been taken after it went).
-                    elif amounts.pop(rank, None) is not None:
-                        del ranks[bisect_left(ranks, rank)]
+            # Most diffs change one side only: an empty list (the wire's) is skipped at
+            # the cost of a test; anything else is read, so a side that is not rows
+            # (null, a number) is still refused.
+            if bids.__class__ is not list or bids:
+                book_bids.set_levels(bids)
+            if asks.__class__ is not list or asks:
+                book_asks.set_levels(asks)
         except _BAD_INPUT as exc:
             raise self._malformed(f"diff at microtimestamp {stamp}", exc) from exc
         self._floor = self._microtimestamp = stamp
         self._applied += 1
-        if _crossed(book_bids, book_asks):
+        # _crossed(), inline: it runs on every diff.
+        bid_ranks, ask_ranks = book_bids.ranks, book_asks.ranks
+        if bid_ranks and ask_ranks and bid_ranks[-1] >= ask_ranks[-1].copy_negate():
             self._invalidate(ResyncReason.CROSSED_BOOK)
             return DiffOutcome.CROSSED
         return DiffOutcome.APPLIED

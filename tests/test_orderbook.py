@@ -200,12 +200,45 @@ def test_amounts_stay_exact() -> None:
         [[None, "1"]],
     ],
 )
-def test_a_malformed_diff_raises_and_asks_for_a_resync(bids: Any) -> None:
+@pytest.mark.parametrize("side", ["bids", "asks"])
+def test_a_malformed_diff_raises_and_asks_for_a_resync(bids: Any, side: str) -> None:
     book = live_book()
+    rows: Any = bids
+    if side == "asks" and rows and isinstance(rows[0], list) and rows[0][:1] == ["100"]:
+        rows = [["102", *rows[0][1:]]]  # above the best bid: only the row is wrong
     with pytest.raises(ValueError, match="malformed diff"):
-        book.apply_diff(2000, bids, [])
+        book.apply_diff(2000, *((rows, []) if side == "bids" else ([], rows)))
     assert book.needs_resync and book.resync_reason is ResyncReason.INVALID_MESSAGE
     assert book.best_bid() is None and book.resyncs == 1
+
+
+@pytest.mark.parametrize("side", [None, 0, "x", 5])
+def test_a_diff_side_that_is_not_rows_is_malformed(side: Any) -> None:
+    # An empty side is skipped without being read: anything but an empty list still is.
+    for bids, asks in ((side, []), ([], side)):
+        book = live_book()
+        with pytest.raises(ValueError, match="malformed diff"):
+            book.apply_diff(2000, bids, asks)
+        assert book.needs_resync
+
+
+def test_one_sided_diffs_apply_and_any_iterable_of_rows_is_read() -> None:
+    book = live_book(bids=[["100", "1"]], asks=[["101", "2"]])
+    assert book.apply_diff(2000, [], [["101.5", "1"]]) is DiffOutcome.APPLIED
+    assert book.apply_diff(2001, (row for row in [["99", "3"]]), ()) is DiffOutcome.APPLIED
+    assert book.apply_diff(2002, [], []) is DiffOutcome.APPLIED
+    assert sides(book) == (
+        [(D("100"), D("1")), (D("99"), D("3"))],
+        [(D("101"), D("2")), (D("101.5"), D("1"))],
+    )
+    assert book.applied == 3 and book.microtimestamp == 2002
+
+
+@pytest.mark.parametrize(("bids", "asks"), [([["101", "1"]], []), ([], [["100", "1"]])])
+def test_a_one_sided_diff_that_crosses_the_book_is_caught(bids: Any, asks: Any) -> None:
+    book = live_book(bids=[["100", "1"]], asks=[["101", "2"]])
+    assert book.apply_diff(2000, bids, asks) is DiffOutcome.CROSSED
+    assert book.needs_resync and book.resync_reason is ResyncReason.CROSSED_BOOK
 
 
 def test_a_malformed_diff_raises_even_when_nan_comparisons_are_quiet() -> None:

@@ -265,7 +265,7 @@ class LiveOrderBook:
     @property
     def diffs_applied(self) -> int:
         """Diffs (L3: order events) applied so far."""
-        return self._book.applied
+        return self._book._applied  # not through its property: read after every diff
 
     @property
     def stale_dropped(self) -> int:

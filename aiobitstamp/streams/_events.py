@@ -422,6 +422,8 @@ _TRADE_TEXT_FIELDS = frozenset({"id_str", "type", "microtimestamp", "price_str",
 
 def _has_trade_texts(data: dict[str, Any]) -> bool:
     return data.keys() >= _TRADE_TEXT_FIELDS
+
+
 # Trade prices already parsed (checked), by their exact text; cleared when full.
 _PRICES: dict[str, Decimal] = {}
 _PRICE_CACHE_SIZE = 4096
@@ -494,8 +496,10 @@ def live_trade(channel: Channel) -> Decoder:
     required = _TRADE_FIELDS
 
     def decode(event: str, data: Any) -> StreamEvent:
-        if event != "trade" or data.__class__ is not dict or not (
-            data.keys() >= required or _has_trade_texts(data)
+        if (
+            event != "trade"
+            or data.__class__ is not dict
+            or not (data.keys() >= required or _has_trade_texts(data))
         ):
             raise ValueError(f"not a trade frame on {name}")
         trade = _new(LiveTrade)

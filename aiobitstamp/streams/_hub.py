@@ -221,19 +221,20 @@ class ChannelState:
     """One subscribed channel: its subscribers, source connection and recovery state."""
 
     __slots__ = (
+        "_dedupe_below",
+        "_holding",
+        "_join",
+        "_owner",
         "channel",
         "decode",
         "decoding",
-        "dedupe_below",
+        "direct",
         "error",
         "frame_sinks",
-        "holding",
         "hole_since",
-        "join",
         "last_event",
         "last_raw",
         "lost",
-        "owner",
         "ready",
         "refill",
         "sinks",
@@ -253,16 +254,20 @@ class ChannelState:
         self.frame_sinks: tuple[FrameSink, ...] = ()  # raw (event, data) frames
         self.decoding = self.trades
         self.slot: _Slot | None = None
-        self.owner: Connection | None = None  # whose frames are delivered
-        self.join: _Join | None = None
-        self.holding: list[StreamEvent] | None = None  # trades held during a REST refill
+        # The connection whose frames go straight to the subscribers: the owner, while
+        # nothing is being joined, refilled or de-duplicated. Set by the first such frame
+        # (on_frame), cleared by any change of those four: the hot path asks one question.
+        self.direct: Connection | None = None
+        self._owner: Connection | None = None  # whose frames are delivered
+        self._join: _Join | None = None
+        self._holding: list[StreamEvent] | None = None  # trades held during a REST refill
         self.refill: asyncio.Task[None] | None = None
         # The last event delivered (its id and time are read only when recovering), and,
         # after a REST refill, the newest trade id delivered: live trades up to it are
         # duplicates, until the first newer one.
         self.last_event: StreamEvent | None = None
         self.last_raw: bytes | None = None  # the last frame delivered, as received
-        self.dedupe_below: int | None = None
+        self._dedupe_below: int | None = None
         self.hole_since: float | None = None  # hub clock: the source was last heard then
         self.lost = False  # the source ended: recover on the next take-over
         self.subscribed_at: float | None = None  # hub clock at the first acknowledgement
@@ -272,6 +277,47 @@ class ChannelState:
 
     def __repr__(self) -> str:
         return f"<ChannelState {self.channel.name} owner={self.owner!r}>"
+
+    @property
+    def owner(self) -> Connection | None:
+        """The connection whose frames are delivered."""
+        return self._owner
+
+    @owner.setter
+    def owner(self, connection: Connection | None) -> None:
+        self._owner = connection
+        self.direct = None
+
+    @property
+    def join(self) -> _Join | None:
+        """The handover under way, if any."""
+        return self._join
+
+    @join.setter
+    def join(self, join: _Join | None) -> None:
+        self._join = join
+        self.direct = None
+
+    @property
+    def holding(self) -> list[StreamEvent] | None:
+        """Live trades held while a REST refill runs."""
+        return self._holding
+
+    @holding.setter
+    def holding(self, held: list[StreamEvent] | None) -> None:
+        self._holding = held
+        self.direct = None
+
+    @property
+    def dedupe_below(self) -> int | None:
+        """After a REST refill, the newest trade id delivered: live trades up to it are
+        duplicates, until the first newer one."""
+        return self._dedupe_below
+
+    @dedupe_below.setter
+    def dedupe_below(self, trade_id: int | None) -> None:
+        self._dedupe_below = trade_id
+        self.direct = None
 
     @property
     def last_trade_id(self) -> int | None:
@@ -498,23 +544,25 @@ class StreamHub:
         self, connection: Connection, state: ChannelState, event: str, data: Any, raw: bytes
     ) -> None:
         """A data frame of ``state``'s channel arrived on ``connection``."""
-        if state.owner is connection and state.join is None:
+        if state.direct is connection:
+            # The usual case, inline: the source, nothing being joined or recovered.
             state.last_raw = raw
-            if state.frame_sinks:
-                for frame_sink in state.frame_sinks:
-                    frame_sink.deliver_frame(event, data)
+            for frame_sink in state.frame_sinks:
+                frame_sink.deliver_frame(event, data)
             if state.decoding:
                 try:
                     decoded = state.decode(event, data)
                 except _PARSE_ERRORS:
                     self.stats.malformed_frames += 1
                     return
-                if state.trades and (state.holding is not None or state.dedupe_below is not None):
-                    self._accept(state, decoded)
-                    return
                 state.last_event = decoded
                 for sink in state.typed_sinks:
                     sink.deliver(decoded)
+            return
+        if state.owner is connection and state.join is None:
+            if state.holding is None and state.dedupe_below is None:
+                state.direct = connection  # from the next frame on, the path above
+            self._decode_accept(state, event, data, raw)
             return
         self._on_frame_aside(connection, state, event, data, raw)
 
