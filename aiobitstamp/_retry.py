@@ -129,4 +129,3 @@ class RetryPolicy:
         """Full-jitter exponential backoff before attempt ``attempt + 1``."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return self.rng.uniform(0, ceiling)
-

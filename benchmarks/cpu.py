@@ -105,9 +105,7 @@ def raw_signed_post(session: aiohttp.ClientSession, base: str, host: str) -> Ste
     return step
 
 
-def raw_signed_order(
-    session: aiohttp.ClientSession, base: str, host: str, price: Decimal
-) -> Step:
+def raw_signed_order(session: aiohttp.ClientSession, base: str, host: str, price: Decimal) -> Step:
     """The baseline for an order: a minimal signer by hand, aiohttp, orjson."""
     secret = SECRET.encode()
     path = "/api/v2/buy/btcusd/"
@@ -117,9 +115,7 @@ def raw_signed_order(
     async def step() -> object:
         nonce = str(uuid.uuid4())
         timestamp = str(int(time.time() * 1000))
-        message = (
-            f"BITSTAMP {KEY}POST{host}{path}{content_type}{nonce}{timestamp}v2{body}".encode()
-        )
+        message = f"BITSTAMP {KEY}POST{host}{path}{content_type}{nonce}{timestamp}v2{body}".encode()
         headers = {
             "X-Auth": f"BITSTAMP {KEY}",
             "X-Auth-Signature": hmac.new(secret, message, hashlib.sha256).hexdigest(),

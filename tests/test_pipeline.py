@@ -391,7 +391,6 @@ async def test_the_exact_route_keeps_every_digit_of_json_numbers() -> None:
     assert result.id == "12345678901234567"
 
 
-
 @pytest.mark.parametrize(
     "form",
     [

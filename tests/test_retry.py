@@ -66,9 +66,7 @@ def test_backoff_is_capped_full_jitter() -> None:
     first = RetryPolicy(base_delay=0.1, max_delay=1.0, rng=random.Random(42))
     assert [again.backoff(3) for _ in range(5)] == [first.backoff(3) for _ in range(5)]
     # decide() waits exactly that backoff before resending what is safe to resend.
-    decision = RetryPolicy(rng=random.Random(7)).decide(
-        error, Repeat.READ, 2, clock_corrected=True
-    )
+    decision = RetryPolicy(rng=random.Random(7)).decide(error, Repeat.READ, 2, clock_corrected=True)
     assert decision.delay == RetryPolicy(rng=random.Random(7)).backoff(2)
 
 

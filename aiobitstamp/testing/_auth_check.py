@@ -165,8 +165,7 @@ class AuthChecker:
         if content_type is not None and not request.body:
             raise ApiError.auth("API0020")
         if request.body and (
-            content_type is None
-            or _media_type(content_type) not in _ACCEPTED[json_accepted]
+            content_type is None or _media_type(content_type) not in _ACCEPTED[json_accepted]
         ):
             raise ApiError.auth("API0019")
         nonce = headers["X-Auth-Nonce"]
