@@ -155,3 +155,17 @@ async def test_earn_amounts_go_as_json_numbers_and_contacts_as_nested_objects() 
     _, sent = await _run("travel_rule/contacts/", client_encoding="spec", spec_json_bodies=True)
     (body,) = [body for path, _, body in sent if path.endswith("/travel_rule/contacts/")]
     assert json.loads(body)["retail_info"]["first_name"] == "Ana"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_json_body_round_trips_any_text(seed: int) -> None:
+    """Strings of any characters (quotes, backslashes, controls, emoji) come back as sent."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = 'aZ09 "\\/\n\t\x00\x1fé€😀&=+%'
+    form = {
+        f"f{index}": "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        for index in range(20)
+    }
+    assert json.loads(json_body(form, JsonBody())) == form
