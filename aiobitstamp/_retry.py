@@ -8,9 +8,10 @@ failure and does what the answer says. The rules:
   timestamp, the exchange's own maintenance answer. ``proven_not_executed`` is the one place
   that decides this; a bare 5xx or an HTML page from a proxy proves nothing.
 * A clock-skew rejection (API0017) is re-signed once with a corrected clock.
-* After an **ambiguous** failure (a timeout, a reset, a 5xx, an unreadable answer) only
-  reads and cancels are repeated; orders are reconciled by ``client_order_id`` (see
-  ``_api/orders.py``) and every other write is raised as it is: its outcome is unknown.
+* After an **ambiguous** failure (a timeout, a reset, a 5xx, an unreadable answer, an
+  answer whose signature fails when it is checked) only reads and cancels are repeated;
+  orders are reconciled by ``client_order_id`` (see ``_api/orders.py``) and every other
+  write is raised as it is: its outcome is unknown.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ._exceptions import (
     InvalidNonceError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseSignatureError,
     TimestampOutOfBoundsError,
     TransportError,
     UnexpectedResponseError,
@@ -72,7 +74,8 @@ def is_ambiguous(error: BitstampError) -> bool:
     """True when the request may or may not have executed."""
     if proven_not_executed(error):
         return False
-    if isinstance(error, TransportError | ExchangeUnavailableError):
+    if isinstance(error, TransportError | ExchangeUnavailableError | ResponseSignatureError):
+        # A signature that fails means the answer cannot be trusted to say what happened.
         return True
     # An unreadable answer (an HTML 5xx page, a truncated body) says nothing about the
     # request; only a readable 2xx with a wrong shape proves it executed.

@@ -115,3 +115,34 @@ async def test_an_order_whose_answer_fails_its_signature_is_looked_up_not_lost()
         assert [o.client_order_id for o in account.orders.values()] == [order.client_order_id]
         assert order.id == str(next(iter(account.orders.values())).id) != "1"
         assert exchange.stats.paths["/api/v2/buy/btcusd/"] == 1
+
+
+async def test_an_order_whose_lookup_cannot_be_trusted_either_is_reported_unknown() -> None:
+    """Neither the placement's answer nor the lookup's can be trusted: the caller is told the
+    outcome is unknown (never 'failed', which would invite a second order)."""
+    from aiobitstamp import OrderOutcomeUnknownError
+
+    unsigned = (
+        b'{"id": "1", "datetime": "2026-01-01 00:00:00", "type": "0", "price": "1", "amount": "1"}'
+    )
+    async with FakeBitstamp() as exchange:
+        account = exchange.add_account(KEY, SECRET, balances={"usd": "100000"})
+        exchange.inject_fault(
+            "buy/btcusd/", status=200, body=unsigned, content_type="application/json",
+            after_executing=True,
+        )  # fmt: skip
+        exchange.inject_fault(
+            "order_status/", status=200, body=unsigned, content_type="application/json",
+            times=10,
+        )  # fmt: skip
+        async with Client(
+            KEY, SECRET, base_url=exchange.url, require_response_signature=True
+        ) as client:
+            bid = (await client.ticker("btcusd")).bid
+            with pytest.raises(OrderOutcomeUnknownError) as raised:
+                await client.buy_limit(
+                    "btcusd", "0.01", (bid * Decimal("0.9")).quantize(1), client_order_id="u-1"
+                )
+        assert raised.value.client_order_id == "u-1"
+        assert [o.client_order_id for o in account.orders.values()] == ["u-1"]
+        assert exchange.stats.paths["/api/v2/buy/btcusd/"] == 1

@@ -13,10 +13,11 @@ from aiobitstamp import (
     InvalidNonceError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseSignatureError,
     RetryPolicy,
     TransportError,
 )
-from aiobitstamp._retry import Action
+from aiobitstamp._retry import Action, is_ambiguous
 from aiobitstamp._routes import Repeat
 
 
@@ -41,6 +42,9 @@ from aiobitstamp._routes import Repeat
         # ... but a 503 from anywhere else (a proxy) proves nothing, whatever it claims.
         (ExchangeUnavailableError("503", status=503, retry_safe=True), False, False),
         (AuthenticationError("bad key"), True, False),  # retrying will not help
+        # An answer whose signature fails says nothing trustworthy: it may have executed.
+        (ResponseSignatureError("altered", status=200), True, True),
+        (ResponseSignatureError("altered", status=200), False, False),
     ],
 )
 def test_what_is_resent(error: BitstampError, idempotent: bool, expected: bool) -> None:
@@ -84,3 +88,7 @@ def test_a_rate_rejection_is_resent_without_a_wait_of_its_own() -> None:
 def test_bad_policies_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_failed_signature_is_an_unknown_outcome() -> None:
+    assert is_ambiguous(ResponseSignatureError("altered", status=200))

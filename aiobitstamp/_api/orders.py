@@ -32,7 +32,6 @@ from .._exceptions import (
     InvalidParameterError,
     OrderNotFoundError,
     OrderOutcomeUnknownError,
-    ResponseSignatureError,
 )
 from .._models import (
     CancelAllResult,
@@ -393,7 +392,7 @@ class OrdersAPI(ApiBase):
             # The first send, as any other call (the pipeline ends it on close).
             return await self._call(route_name, parse, path=path, form=form)
         except BitstampError as error:
-            if not _outcome_unknown(error):
+            if not is_ambiguous(error):
                 raise
             cause = error
         # Outcome unknown: from here it is one operation of several calls and pauses,
@@ -413,7 +412,7 @@ class OrdersAPI(ApiBase):
                 try:
                     return await self._call(route_name, parse, path=path, form=form)
                 except BitstampError as error:
-                    if not _outcome_unknown(error):
+                    if not is_ambiguous(error):
                         raise
                     cause = error
 
@@ -505,13 +504,6 @@ class OrdersAPI(ApiBase):
         if params.boolean("omit_transactions", omit_transactions):
             form["omit_transactions"] = "True"
         return await self._call("order_status", OrderStatus.from_wire, form=form)
-
-
-def _outcome_unknown(error: BitstampError) -> bool:
-    """Whether a placement may have executed without its caller knowing: an ambiguous
-    failure, or an answer whose signature fails (it cannot be trusted to say what
-    happened; the order is looked up like any other unknown outcome)."""
-    return is_ambiguous(error) or isinstance(error, ResponseSignatureError)
 
 
 def _confirmed_absent(error: BitstampError, client_order_id: str) -> BitstampError:
