@@ -18,6 +18,8 @@ from typing import NamedTuple, Protocol
 
 import aiohttp
 
+from ._deadlines import SUPPORTED as _DEADLINES_SUPPORTED
+from ._deadlines import Deadline, Deadlines
 from ._exceptions import (
     ClientClosedError,
     RequestTimeoutError,
@@ -136,12 +138,15 @@ class AiohttpTransport:
     __slots__ = (
         "_closed",
         "_connector_limit",
+        "_deadlines",
         "_gate",
         "_max_response_bytes",
         "_session",
         "_session_loop",
         "_ssl",
         "_timeout",
+        "_timeout_without_total",
+        "_total",
     )
 
     def __init__(
@@ -155,6 +160,13 @@ class AiohttpTransport:
         self._timeout = aiohttp.ClientTimeout(
             total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
         )
+        # The total timeout is kept by one timer for all requests (see _deadlines), where
+        # the Python version allows; aiohttp then keeps only the connect and read limits.
+        self._total = timeouts.total if _DEADLINES_SUPPORTED else None
+        self._timeout_without_total = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect, sock_read=timeouts.read
+        )
+        self._deadlines: Deadlines | None = None
         self._connector_limit = connection_limit
         # Requests wait for a free connection here, before aiohttp's timeout starts: in
         # aiohttp's own pool queue the wait counts against the request's timeout, so a
@@ -182,7 +194,10 @@ class AiohttpTransport:
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
         self._session = session
-        self._session_loop = asyncio.get_running_loop()
+        self._session_loop = loop = asyncio.get_running_loop()
+        if self._deadlines is not None:
+            self._deadlines.close()
+        self._deadlines = Deadlines(loop, self._total) if self._total is not None else None
         return session
 
     async def _read(self, answer: aiohttp.ClientResponse, request: Request, path: str) -> bytes:
@@ -229,12 +244,19 @@ class AiohttpTransport:
         gate = self._gate
         if gate is not None and not gate.take_now():
             await gate.take()
+        # The request's clock starts once it holds a connection.
+        deadline: Deadline | None = None
+        if self._deadlines is not None:
+            task = asyncio.current_task()
+            if task is not None:  # None: a bare coroutine driven by hand; aiohttp times it
+                deadline = self._deadlines.start(task)
         try:
             async with session.request(
                 request.method,
                 request.url,
                 headers=request.headers or None,
                 data=request.body or None,
+                timeout=self._timeout if deadline is None else self._timeout_without_total,
                 # An empty POST must go out without Content-Type, or Bitstamp answers
                 # API0020; aiohttp would otherwise add application/octet-stream. (Only
                 # there: building the skip list costs every GET a few microseconds.)
@@ -248,6 +270,18 @@ class AiohttpTransport:
                 else:
                     body = await self._read(answer, request, path)
                 return Response(answer.status, answer.headers, body)
+        except asyncio.CancelledError:
+            # Cancelled by its deadline, and by no one else too: a timeout. (Deadlines exist
+            # only where Task.uncancel does, Python 3.11+.)
+            if deadline is not None and deadline.expired:
+                others: int = deadline.task.uncancel()  # type: ignore[attr-defined]
+                if not others:
+                    raise RequestTimeoutError(
+                        "no complete answer within the timeout; the request may have executed",
+                        method=request.method,
+                        path=path,
+                    ) from None
+            raise
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(
                 "no complete answer within the timeout; the request may have executed",
@@ -269,11 +303,15 @@ class AiohttpTransport:
                 path=path,
             ) from exc
         finally:
+            if deadline is not None:
+                deadline.finished = True
             if gate is not None:
                 gate.release()
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._deadlines is not None:
+            self._deadlines.close()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
