@@ -319,9 +319,12 @@ class Pipeline:
         task = current_task()
         active = self._active
         if task is not None:  # None: a bare coroutine driven by hand
-            if task.get_loop() is not self._loop:
-                self._bind(task.get_loop())
+            loop = task.get_loop()
+            if loop is not self._loop:
+                self._bind(loop)
             active[task] = active.get(task, 0) + 1
+        else:
+            loop = asyncio.get_running_loop()
         try:
             key: KeySlot | None = None
             limiter = self._limiter
@@ -360,7 +363,7 @@ class Pipeline:
                     if timed:
                         queued = time.perf_counter()
                     slot = handle.slot(lane) if handle is not None else None
-                    waited = slot is not None and not slot.enter_now()
+                    waited = slot is not None and not slot.enter_now(loop)
                     if waited:
                         await slot.__aenter__()  # type: ignore[union-attr]
                     try:
@@ -408,7 +411,7 @@ class Pipeline:
                             if waited:
                                 await slot.__aexit__(None, None, None)
                             else:
-                                slot.exit_now()
+                                slot.exit_now(loop)
                     result = decode(response, route, path)
                     if credentials is not None and self._verify_signature:
                         self._check_signature(credentials, response, nonce, timestamp, method, path)

@@ -891,10 +891,10 @@ class _RedisSlot:
         self._lane = lane
         self._member = ""
 
-    def enter_now(self) -> bool:
+    def enter_now(self, loop: asyncio.AbstractEventLoop) -> bool:
         return False  # admission is a round trip to Redis
 
-    def exit_now(self) -> None:
+    def exit_now(self, loop: asyncio.AbstractEventLoop) -> None:
         raise RuntimeError("enter_now() never admits through Redis; use async with")
 
     async def __aenter__(self) -> None:

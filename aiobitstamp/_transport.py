@@ -228,13 +228,13 @@ class AiohttpTransport:
 
     async def send(self, request: Request, path: str) -> Response:
         session = self._session
+        # One question to asyncio for both the task and its loop: each costs a getpid()
+        # system call on Python 3.11.
+        task = asyncio.current_task()
+        loop = task.get_loop() if task is not None else asyncio.get_running_loop()
         # The pipeline binds a client to one running loop; the session follows it when
         # that loop has ended and another took its place.
-        if (
-            session is None
-            or session.closed
-            or self._session_loop is not asyncio.get_running_loop()
-        ):
+        if session is None or session.closed or self._session_loop is not loop:
             if session is not None and not session.closed:
                 # Its event loop has ended (asyncio.run() called again): the old pool
                 # cannot be used or closed from here, only let go of.
@@ -246,10 +246,9 @@ class AiohttpTransport:
             await gate.take()
         # The request's clock starts once it holds a connection.
         deadline: Deadline | None = None
-        if self._deadlines is not None:
-            task = asyncio.current_task()
-            if task is not None:  # None: a bare coroutine driven by hand; aiohttp times it
-                deadline = self._deadlines.start(task)
+        if self._deadlines is not None and task is not None:
+            # (task None: a bare coroutine driven by hand, timed by aiohttp.)
+            deadline = self._deadlines.start(task)
         try:
             async with session.request(
                 request.method,

@@ -752,33 +752,33 @@ def test_admission_without_a_coroutine_keeps_every_rule_of_the_async_one() -> No
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         slot = limiter.slot(Lane.PUBLIC)
-        assert [slot.enter_now() for _ in range(4)] == [True, True, True, False]
+        assert [slot.enter_now(loop) for _ in range(4)] == [True, True, True, False]
         assert limiter.in_flight == 3
         for _ in range(3):
-            slot.exit_now()
-        assert not slot.enter_now()  # the answers count in the 1 s window for 1 s
+            slot.exit_now(loop)
+        assert not slot.enter_now(loop)  # the answers count in the 1 s window for 1 s
         # A waiter queued meanwhile keeps its place: no one jumps it without a coroutine.
         waiter = asyncio.create_task(slot.__aenter__())
         await asyncio.sleep(0)
         await asyncio.sleep(1.0)
         await waiter  # admitted first, once the 1 s window frees
         assert limiter.in_flight == 1
-        assert slot.enter_now()  # then room: 2 in flight, 3 answered in the 10 s window
-        assert not slot.enter_now()  # the 10 s window is full: 3 + 2 = 5
+        assert slot.enter_now(loop)  # then room: 2 in flight, 3 answered in the 10 s window
+        assert not slot.enter_now(loop)  # the 10 s window is full: 3 + 2 = 5
         await slot.__aexit__(None, None, None)
-        slot.exit_now()
+        slot.exit_now(loop)
         # Nothing more until the first answers leave the 10 s window.
         start = loop.time()
         admitted = 0
         while loop.time() - start < 8.5:
-            if slot.enter_now():
+            if slot.enter_now(loop):
                 admitted += 1
-                slot.exit_now()
+                slot.exit_now(loop)
             await asyncio.sleep(0.5)
         assert admitted == 0 and limiter.stats[Lane.PUBLIC].sent == 5
         await asyncio.sleep(1.0)
-        assert slot.enter_now()  # t > 10 s: the first three answers have left it
-        assert paced.slot(Lane.PUBLIC).enter_now() is False  # a token is awaited
+        assert slot.enter_now(loop)  # t > 10 s: the first three answers have left it
+        assert paced.slot(Lane.PUBLIC).enter_now(loop) is False  # a token is awaited
         assert paced.in_flight == 0
 
     run_virtual(scenario())
