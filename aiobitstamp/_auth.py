@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from ._exceptions import InvalidCredentialsError, InvalidParameterError
 from ._permissions import grants, normalize_permissions
@@ -98,6 +98,16 @@ def _credential_problem(name: str, value: object) -> str | None:
     return None
 
 
+class _Mac(Protocol):
+    """What signing needs of a keyed HMAC (``hmac.HMAC`` or OpenSSL's ``_hashlib.HMAC``)."""
+
+    def copy(self) -> _Mac: ...
+
+    def update(self, message: bytes) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
 class Credentials:
     """An API key and its secret, checked once; the secret is never shown.
 
@@ -130,7 +140,7 @@ class Credentials:
     # The fine permissions ``permissions`` amounts to (None: all), for routing.
     _grants: frozenset[str] | None
     # A keyed HMAC ready to be copied: saves re-keying SHA-256 on every request.
-    _mac: hmac.HMAC
+    _mac: _Mac
 
     def __init__(
         self,
@@ -151,7 +161,9 @@ class Credentials:
                 secret = str.__str__(api_secret)
                 object.__setattr__(self, "_secret", secret)
                 mac = hmac.new(secret.encode("ascii"), digestmod=hashlib.sha256)
-                object.__setattr__(self, "_mac", mac)
+                # OpenSSL's own HMAC object where hmac.new made one: the same copy,
+                # update and hexdigest, in C. The wrapper's are Python, run per request.
+                object.__setattr__(self, "_mac", getattr(mac, "_hmac", None) or mac)
                 del secret
         finally:
             # Out of this frame's locals before anything can look at them.
