@@ -35,6 +35,7 @@ from typing import Any, NoReturn, Protocol
 
 from ._exceptions import InvalidCredentialsError, InvalidParameterError
 from ._permissions import grants, normalize_permissions
+from ._random_ids import random_hex
 
 __all__ = [
     "AUTH_VERSION",
@@ -419,9 +420,9 @@ def new_nonce() -> str:
     """A fresh random UUID4 in its 36-character text form, as ``X-Auth-Nonce`` wants.
 
     Equal in kind to ``str(uuid.uuid4())`` (122 random bits from ``os.urandom``, version
-    and variant set) at a fifth of its cost: it runs on every private request.
+    and variant set) at a fraction of its cost: it runs on every private request.
     """
-    h = os.urandom(16).hex()
+    h = random_hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 

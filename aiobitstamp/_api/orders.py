@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import os
 import time as _time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from .._models import (
 )
 from .._models.orders import CancelOutcome, ReplacedOrder
 from .._params import Amount
+from .._random_ids import random_hex
 from .._retry import is_ambiguous
 from ._base import ApiBase, rows
 
@@ -151,8 +151,8 @@ T = TypeVar("T")
 
 def new_client_order_id() -> str:
     """A fresh id for an order the caller did not name: 32 hex characters, 128 random
-    bits (uuid4().hex holds 122 of them and costs four times as much)."""
-    return os.urandom(16).hex()
+    bits (uuid4().hex holds 122 of them and costs several times as much)."""
+    return random_hex()
 
 
 class OrdersAPI(ApiBase):
