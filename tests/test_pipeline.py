@@ -399,6 +399,10 @@ async def test_the_exact_route_keeps_every_digit_of_json_numbers() -> None:
         {"address": "bc1q&evil=1", "memo": "a b+c/d", "name": "Zoë", "empty": ""},
         {"a": "&", "b": "="},  # separators inside values are quoted
         {"only": "%41"},
+        {"dots": ".", "dash": "-", "tilde": "~", "under": "_"},  # no letter or digit at all
+        {"a": ""},
+        {"tab": "a\tb", "newline": "a\nb", "space": "1 2", "plus": "1+2"},
+        {"id": "\u0663", "sup": "1\u00b2"},  # digits beyond ASCII
     ],
 )
 def test_form_body_is_exactly_urlencode(form: dict[str, str]) -> None:
