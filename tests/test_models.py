@@ -737,6 +737,8 @@ def test_error_messages_do_not_echo_the_payload() -> None:
         ("2025-10-17T14:23:01.725000Z", datetime(2025, 10, 17, 14, 23, 1, 725000, tzinfo=UTC)),
         ("2025-10-17T16:23:01+02:00", datetime(2025, 10, 17, 14, 23, 1, tzinfo=UTC)),
         ("1646127778", datetime(2022, 3, 1, 9, 42, 58, tzinfo=UTC)),
+        ("2021-11-25 12:59:59.000001", datetime(2021, 11, 25, 12, 59, 59, 1, tzinfo=UTC)),
+        ("2024-02-29 00:00:00", datetime(2024, 2, 29, tzinfo=UTC)),
     ],
 )
 def test_private_datetime_forms(wire: str, expected: datetime) -> None:
@@ -767,6 +769,10 @@ def test_odd_fraction_lengths() -> None:
         "\u0662\u0660\u0662\u0661-11-25 12:59:59",  # non-ASCII digits
         "2021-11-25",
         " 2021-11-25 12:59:59",
+        "2021-W47-4 12:59:59",  # an ISO week date, which fromisoformat alone would read
+        "2021-11-25 12:59:5\u0669",  # a non-ASCII digit where the shape wants one
+        "2021-11-25\u00a012:59:59",
+        "2021-11-25 12:59:59.",
         "99999999999999",  # unix seconds after year 9999
         "-1",
         1.5,
@@ -1044,3 +1050,53 @@ def test_order_placed_fast_path_reads_as_the_field_by_field_path(payload: dict[s
     assert dataclasses.asdict(OrderPlaced.from_wire(payload)) == dataclasses.asdict(
         Careful.from_wire(payload)
     )
+
+
+# --- OrderPlaced: price and amount made Decimal when read --------------------------------
+
+_PLACED = {
+    "id": "3677913551212544", "datetime": "2026-11-28 08:57:06.178692", "type": "0",
+    "price": "50863.10", "amount": "0.00100000", "client_order_id": "c8", "market": "BTC/USD",
+}  # fmt: skip
+
+
+def test_order_placed_price_and_amount_are_exact_decimals_however_read() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from aiobitstamp._models import OrderPlaced
+
+    def placed() -> OrderPlaced:
+        return OrderPlaced.from_wire(dict(_PLACED))
+
+    order = placed()
+    assert type(order.price) is Decimal and str(order.price) == "50863.10"
+    assert type(order.amount) is Decimal and str(order.amount) == "0.00100000"
+    assert order.price is order.price  # made once, then kept
+    # Each of these on an order whose values were never read:
+    assert placed() == order and hash(placed()) == hash(order)
+    assert "price=Decimal('50863.10')" in repr(placed())
+    assert dataclasses.asdict(placed())["amount"] == Decimal("0.00100000")
+    assert type(dataclasses.asdict(placed())["amount"]) is Decimal
+    assert pickle.loads(pickle.dumps(placed())) == order
+    assert type(pickle.loads(pickle.dumps(placed())).price) is Decimal
+    assert copy.copy(placed()).price == Decimal("50863.10")
+    assert dataclasses.replace(placed(), amount=Decimal(2)).price == Decimal("50863.10")
+    match placed():
+        case OrderPlaced(price=price):
+            assert type(price) is Decimal
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        placed().price = Decimal(1)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "price",
+    ["NaN", "Infinity", "1e999999", "\u0661", "1_000", " 1", "", ".", "-", "1.2.3", "0x10",
+     True, 1.5, None, [1], {"v": 1}],
+)  # fmt: skip
+def test_order_placed_refuses_a_malformed_price_with_the_answer(price: object) -> None:
+    from aiobitstamp._models import OrderPlaced
+
+    with pytest.raises(MalformedFieldError, match="price"):
+        OrderPlaced.from_wire({**_PLACED, "price": price})

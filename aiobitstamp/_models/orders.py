@@ -115,13 +115,15 @@ def _market_of(fields: wire.Fields) -> str | None:
     return fields.optional("market", wire.text) or fields.optional("currency_pair", wire.text)
 
 
+@wire.defer_decimals("price", "amount")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPlaced:
     """The answer to a limit, market or instant buy/sell.
 
     ``created_at`` is the wire's ``datetime``; ``market`` (``"BTC/USD"``) comes from
     ``market`` or, in older answers, ``currency_pair``; ``client_order_id`` is ``None``
-    unless one was sent.
+    unless one was sent. ``price`` and ``amount`` are checked with the answer and made
+    ``Decimal`` when first read (the placement is usually read for its ids alone).
     """
 
     id: str
@@ -179,8 +181,8 @@ class OrderPlaced:
                     wire.identifier(obj["id"]),
                     wire.utc_datetime(obj["datetime"]),
                     Side.from_wire(obj["type"]),
-                    wire.decimal(obj["price"]),
-                    wire.decimal(obj["amount"]),
+                    wire.decimal_later(obj["price"]),
+                    wire.decimal_later(obj["amount"]),
                     _optional_text(obj.get("client_order_id")),
                     _optional_text(obj.get("market")) or _optional_text(obj.get("currency_pair")),
                     False,
