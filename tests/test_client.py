@@ -545,3 +545,63 @@ def test_blank_credentials_are_refused() -> None:
         Client("key", "")
     with pytest.raises(ValueError, match="both"):
         Client("key", None)
+
+
+# -- the minimum order value, checked by float first and exactly near the edge ------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "price", "placed"),
+    [
+        ("0.001", "10000", True),  # exactly the minimum: allowed
+        ("0.00099999", "10000", False),  # a unit below it
+        ("0.001", "9999", False),
+        ("0.00100001", "10000", True),
+        ("0.00200000", "5000", True),  # exactly again, spelled otherwise
+        ("0.00199999", "5000", False),
+    ],
+)
+async def test_orders_at_the_minimum_edge_are_judged_exactly(
+    amount: str, price: str, placed: bool
+) -> None:
+    """btcusd's minimum order value is 10 USD in the recorded catalogue."""
+    answer = Response(200, {}, fixture("order_placed_buy_limit.json"))
+    transport = exchange({"/api/v2/buy/btcusd/": lambda r: answer})
+    async with Client(KEY, SECRET, transport=transport, verify_response_signature=False) as c:
+        if placed:
+            await c.buy_limit("btcusd", amount, price)
+        else:
+            with pytest.raises(InvalidParameterError, match="below btcusd's minimum of 10"):
+                await c.buy_limit("btcusd", amount, price)
+    assert ("/api/v2/buy/btcusd/" in paths(transport)) is placed
+
+
+def test_the_float_floor_never_lets_an_order_below_the_minimum_pass() -> None:
+    """Random and adversarial amounts and prices: whenever the float product clears the
+    floor, the exact product is at least the minimum."""
+    import random
+
+    from aiobitstamp._api.orders import _float_floor
+
+    rng = random.Random(7)
+    minimums = [Decimal(text) for text in ("10", "25", "0.0001", "1E-8", "12.345678", "0")]
+    checked = 0
+    for minimum in minimums:
+        floor = _float_floor(minimum)
+        assert _float_floor(minimum) == floor
+        for _ in range(4000):
+            places = rng.randint(0, 8)
+            amount = Decimal(rng.randint(1, 10**10)).scaleb(-places)
+            price_places = rng.randint(0, 8)
+            # Prices around minimum / amount, so many products fall near the edge.
+            target = (minimum / amount) if minimum else Decimal(1)
+            price = (target * Decimal(1 + rng.uniform(-1e-6, 1e-6))).quantize(
+                Decimal(1).scaleb(-price_places)
+            )
+            if price <= 0:
+                continue
+            a, p = format(amount, "f"), format(price, "f")
+            if float(a) * float(p) > floor:
+                assert Decimal(a) * Decimal(p) >= minimum, (a, p, minimum)
+                checked += 1
+    assert checked > 1000

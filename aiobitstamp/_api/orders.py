@@ -314,13 +314,21 @@ class OrdersAPI(ApiBase):
             "amount", amount, decimals=market.base_decimals if market else None
         )
         price_text = params.decimal_param("price", price, decimals=price_decimals)
-        amount_value = Decimal(amount_text)
-        price_value = Decimal(price_text)
-        if market is not None and amount_value * price_value < market.minimum_order_value:
-            raise _below_minimum(market, amount_value * price_value)
+        if market is not None:
+            # Far above the minimum by float (the usual order), or checked exactly.
+            minimum = market.minimum_order_value
+            if float(amount_text) * float(price_text) <= _float_floor(minimum):
+                value = Decimal(amount_text) * Decimal(price_text)
+                if value < minimum:
+                    raise _below_minimum(market, value)
         form = {"amount": amount_text, "price": price_text}
         if chosen is not _NO_OPTIONS:
-            form.update(chosen.form(price_decimals, side, price_value))
+            if chosen.expire_time is None and chosen.limit_price is None:
+                flag = chosen.time_in_force._value_  # form() for a bare time in force
+                if flag:
+                    form[flag] = "True"
+            else:
+                form.update(chosen.form(price_decimals, side, Decimal(price_text)))
         order_ref = (
             params.client_order_id(client_order_id)
             if client_order_id is not None
@@ -342,7 +350,7 @@ class OrdersAPI(ApiBase):
             path=path,
             parse=OrderPlaced.from_wire,
             found=lambda status: OrderPlaced.from_status(
-                status, side=side, amount=amount_value, price=price_value
+                status, side=side, amount=Decimal(amount_text), price=Decimal(price_text)
             ),
             sent_at=sent_at,
             cause=cause,
@@ -562,6 +570,30 @@ def _confirmed_absent(error: BitstampError, client_order_id: str) -> BitstampErr
         "so nothing was placed"
     )
     return error
+
+
+# minimum order value -> a float no greater than it by more than float rounding can
+# explain, by the Decimal's identity (a reloaded catalogue brings new ones).
+_FLOAT_FLOORS: dict[int, tuple[Decimal, float]] = {}
+
+
+def _float_floor(minimum: Decimal) -> float:
+    """A float that a float product of an order's amount and price exceeds only when the
+    exact product is not below ``minimum``.
+
+    Each float conversion is within half a unit in the last place (2**-53 relative), so
+    the float product is within 3 * 2**-53 of the exact one: a margin of 1e-9 is ample.
+    Decimal arithmetic on every order costs microseconds, the decimal module's code being
+    cold after the network wait; this costs a dict lookup.
+    """
+    entry = _FLOAT_FLOORS.get(id(minimum))
+    if entry is not None and entry[0] is minimum:
+        return entry[1]
+    if len(_FLOAT_FLOORS) >= 4096:  # catalogues reloaded for days: start afresh
+        _FLOAT_FLOORS.clear()
+    floor = float(minimum) * (1 + 1e-9) + 1e-300
+    _FLOAT_FLOORS[id(minimum)] = (minimum, floor)  # keeps it alive: its id stays its own
+    return floor
 
 
 def _below_minimum(market: Market, value: Decimal) -> InvalidParameterError:
