@@ -237,3 +237,20 @@ async def test_without_uncancel_aiohttp_keeps_the_total_timeout(
         await transport.aclose()
     assert transport._deadlines is None
     assert answers.arrived == 1
+
+
+@needs_uncancel
+async def test_a_read_that_times_out_is_retried_and_the_call_goes_on() -> None:
+    """Through the whole client: the deadline's cancel is taken back, so the pipeline's
+    retry runs in the same task and the call returns the answer."""
+    from aiobitstamp.testing import FakeBitstamp
+
+    async with FakeBitstamp() as fake:
+        fake.inject_fault("ticker/btcusd/", status=200, body=b"{}", delay=5.0)
+        transport = AiohttpTransport(timeouts=Timeouts(total=0.3))
+        async with aiobitstamp.Client(base_url=fake.url, transport=transport) as client:
+            ticker = await client.ticker("btcusd")
+            assert ticker.last > 0
+            task = asyncio.current_task()
+            assert task is not None and task.cancelling() == 0
+            await asyncio.sleep(0)  # still a task that can wait

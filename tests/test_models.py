@@ -1071,6 +1071,8 @@ def test_order_placed_price_and_amount_are_exact_decimals_however_read() -> None
         return OrderPlaced.from_wire(dict(_PLACED))
 
     order = placed()
+    assert order.created_at == datetime(2026, 11, 28, 8, 57, 6, 178692, tzinfo=UTC)
+    assert order.created_at.tzinfo is not None and order.created_at is order.created_at
     assert type(order.price) is Decimal and str(order.price) == "50863.10"
     assert type(order.amount) is Decimal and str(order.amount) == "0.00100000"
     assert order.price is order.price  # made once, then kept
@@ -1100,3 +1102,41 @@ def test_order_placed_refuses_a_malformed_price_with_the_answer(price: object) -
 
     with pytest.raises(MalformedFieldError, match="price"):
         OrderPlaced.from_wire({**_PLACED, "price": price})
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["2021-02-29 00:00:00", "2021-13-01 00:00:00", "2021-04-31 00:00:00", "0000-01-01 00:00:00",
+     "2021-01-01 24:00:00", "2021-01-01 00:60:00", "2021-01-01 00:00:60", "2021-00-10 00:00:00",
+     "2021-01-00 00:00:00", "1900-02-29 00:00:00.000000"],
+)  # fmt: skip
+def test_order_placed_refuses_a_time_that_does_not_exist_with_the_answer(when: str) -> None:
+    from aiobitstamp._models import OrderPlaced
+
+    with pytest.raises(MalformedFieldError, match="datetime"):
+        OrderPlaced.from_wire({**_PLACED, "datetime": when})
+
+
+def test_the_text_check_of_a_time_agrees_with_datetime_everywhere() -> None:
+    """Every month, days 00 to 32, leap and common years (1900, 2000, 2023, 2024), the
+    first and last years, and times at and past each limit: the check deferring a time
+    lets through exactly what datetime itself accepts."""
+    from aiobitstamp._models._wire import _is_real_time
+
+    years = ["0000", "0001", "1900", "2000", "2023", "2024", "9999"]
+    times = ["00:00:00", "23:59:59", "24:00:00", "23:60:00", "23:59:60", "19:99:00"]
+    checked = 0
+    for year in years:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                for clock in times:
+                    for fraction in ("", ".000000", ".999999"):
+                        text = f"{year}-{month:02d}-{day:02d} {clock}{fraction}"
+                        try:
+                            datetime.fromisoformat(text + "+00:00")
+                            exists = True
+                        except ValueError:
+                            exists = False
+                        assert _is_real_time(text) is exists, text
+                        checked += 1
+    assert checked == 7 * 14 * 33 * 6 * 3

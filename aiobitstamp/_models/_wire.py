@@ -60,11 +60,12 @@ __all__ = [
     "MalformedFieldError",
     "Rows",
     "array",
+    "bitstamp_datetime",
     "boolean",
     "currency_code",
     "decimal",
     "decimal_later",
-    "defer_decimals",
+    "defer",
     "describe",
     "empty_mapping",
     "enabled",
@@ -83,6 +84,7 @@ __all__ = [
     "unix_micros",
     "unix_seconds",
     "utc_datetime",
+    "utc_datetime_later",
 ]
 
 T = TypeVar("T")
@@ -258,38 +260,41 @@ def decimal_later(value: Any) -> Any:
     return decimal(value)
 
 
-def defer_decimals(*names: str) -> Callable[[type[T]], type[T]]:
-    """Let the slots ``names`` of a frozen, slotted dataclass hold checked text from
-    :func:`decimal_later`, made a ``Decimal`` when first read and kept.
+def defer(**conversions: Callable[[str], Any]) -> Callable[[type[T]], type[T]]:
+    """Let slots of a frozen, slotted dataclass hold checked wire text (from
+    :func:`decimal_later` or :func:`utc_datetime_later`), converted when first read and
+    kept: ``defer(price=Decimal)``.
 
     For the answer of an order, which a market maker receives far more often than it
-    reads the price back: on that way, building a Decimal costs microseconds, because the
-    network wait has left the decimal module's code cold. Every read, comparison, hash,
-    ``repr``, ``asdict`` or pickle sees the ``Decimal``.
+    reads its price or time back: on that way a Decimal or a datetime costs microseconds
+    to build, because the network wait has left those modules' code cold. The text was
+    checked with the answer, so the conversion cannot fail. Every read, comparison, hash,
+    ``repr``, ``asdict`` or pickle sees the converted value.
     """
 
     def install(cls: type[T]) -> type[T]:
-        for name in names:
-            setattr(cls, name, _DeferredDecimal(cls.__dict__[name]))
+        for name, convert in conversions.items():
+            setattr(cls, name, _Deferred(cls.__dict__[name], convert))
         return cls
 
     return install
 
 
-class _DeferredDecimal:
-    """A slot that may hold plain decimal text, returned as its ``Decimal``."""
+class _Deferred:
+    """A slot that may hold checked text, returned converted (and kept so)."""
 
-    __slots__ = ("slot",)
+    __slots__ = ("convert", "slot")
 
-    def __init__(self, slot: Any) -> None:
+    def __init__(self, slot: Any, convert: Callable[[str], Any]) -> None:
         self.slot = slot  # the slot's own descriptor, which stores the value
+        self.convert = convert
 
     def __get__(self, instance: object | None, owner: type[Any] | None = None) -> Any:
         if instance is None:
             return self
         value = self.slot.__get__(instance, owner)
         if value.__class__ is str:
-            value = Decimal(value)
+            value = self.convert(value)
             self.slot.__set__(instance, value)
         return value
 
@@ -496,6 +501,52 @@ def utc_datetime(value: Any) -> datetime:
     return parsed
 
 
+def utc_datetime_later(value: Any) -> Any:
+    """What :func:`utc_datetime` reads, checked now: the exchange's own form
+    (``"2019-01-31 21:23:36"``, or with six fraction digits) as it came, for a
+    :func:`defer` slot to convert with :func:`bitstamp_datetime` when first read; anything
+    else as its datetime at once."""
+    if (
+        value.__class__ is str
+        and value.translate(_ZERO_DIGITS) in _BITSTAMP_DATETIME_SHAPES
+        and _is_real_time(value)
+    ):
+        return value
+    return utc_datetime(value)
+
+
+def bitstamp_datetime(text: str) -> datetime:
+    """The aware UTC datetime of text :func:`utc_datetime_later` let through."""
+    return datetime.fromisoformat(text + "+00:00")
+
+
+# The last day of each month (February's in a leap year), as the text compares.
+_LAST_DAY = {
+    "01": "31", "02": "29", "03": "31", "04": "30", "05": "31", "06": "30",
+    "07": "31", "08": "31", "09": "30", "10": "31", "11": "30", "12": "31",
+}  # fmt: skip
+
+
+def _is_real_time(text: str) -> bool:
+    """Whether ``text``, of the exchange's shape (digits where digits go), names a date and
+    time that exists, year 1 to 9999: what datetime would check, by comparing digit text."""
+    last_day = _LAST_DAY.get(text[5:7])
+    day = text[8:10]
+    if (
+        last_day is None
+        or not "01" <= day <= last_day
+        or text[:4] == "0000"
+        or text[11:13] > "23"
+        or text[14:16] > "59"
+        or text[17:19] > "59"
+    ):
+        return False
+    if day == "29" and last_day == "29":  # February 29th: a leap year's only
+        year = int(text[:4])
+        return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return True
+
+
 def optional_utc_datetime(value: Any) -> datetime | None:
     """:func:`utc_datetime`, or ``None`` for ``null`` and ``""``."""
     if value is None or value == "":
@@ -551,7 +602,7 @@ def positional_constructor(cls: type[T]) -> Callable[..., T]:
     lines = [f"def build({', '.join(names)}):", "    self = _new(_cls)"]
     for name in names:
         slot = cls.__dict__[name]
-        if isinstance(slot, _DeferredDecimal):  # it stores through the slot itself
+        if isinstance(slot, _Deferred):  # it stores through the slot itself
             slot = slot.slot
         namespace[f"_set_{name}"] = slot.__set__  # the slot's own descriptor
         lines.append(f"    _set_{name}(self, {name})")

@@ -115,15 +115,15 @@ def _market_of(fields: wire.Fields) -> str | None:
     return fields.optional("market", wire.text) or fields.optional("currency_pair", wire.text)
 
 
-@wire.defer_decimals("price", "amount")
+@wire.defer(price=Decimal, amount=Decimal, created_at=wire.bitstamp_datetime)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderPlaced:
     """The answer to a limit, market or instant buy/sell.
 
     ``created_at`` is the wire's ``datetime``; ``market`` (``"BTC/USD"``) comes from
     ``market`` or, in older answers, ``currency_pair``; ``client_order_id`` is ``None``
-    unless one was sent. ``price`` and ``amount`` are checked with the answer and made
-    ``Decimal`` when first read (the placement is usually read for its ids alone).
+    unless one was sent. ``price``, ``amount`` and ``created_at`` are checked with the
+    answer and converted when first read (a placement is usually read for its ids alone).
     """
 
     id: str
@@ -179,7 +179,7 @@ class OrderPlaced:
             try:
                 return _build_order_placed(
                     wire.identifier(obj["id"]),
-                    wire.utc_datetime(obj["datetime"]),
+                    wire.utc_datetime_later(obj["datetime"]),
                     Side.from_wire(obj["type"]),
                     wire.decimal_later(obj["price"]),
                     wire.decimal_later(obj["amount"]),
