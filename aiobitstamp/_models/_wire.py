@@ -115,11 +115,12 @@ _DATETIME = re.compile(
 ).fullmatch
 # How the private API writes its times ("2019-01-31 21:23:36", or with 6 fraction digits),
 # as shapes with every ASCII digit written as 0; datetime.fromisoformat reads exactly this
-# form fast (and, with the offset added, makes the aware datetime itself). One translate()
-# and a lookup say what a regex would: on an order's way the regex engine's code is cold
-# after the network wait, and costs several times the string methods there.
-_ZERO_DIGITS = str.maketrans("123456789", "000000000")
-_BITSTAMP_DATETIME_SHAPES = frozenset(("0000-00-00 00:00:00", "0000-00-00 00:00:00.000000"))
+# form fast (and, with the offset added, makes the aware datetime itself). One
+# bytes.translate() and a lookup say what a regex would: on an order's way the regex
+# engine's code is cold after the network wait (str.translate looks up a dict per
+# character; the bytes one reads a table).
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_BITSTAMP_DATETIME_SHAPES = frozenset((b"0000-00-00 00:00:00", b"0000-00-00 00:00:00.000000"))
 # datetime's range ends with year 9999.
 _MAX_UNIX_SECONDS = 253402300799
 _MAX_INTEGER = 2**63 - 1
@@ -469,7 +470,7 @@ def utc_datetime(value: Any) -> datetime:
         _refuse("a datetime string", value)
     if len(value) > 40:
         _refuse("a datetime string", value, ", too long")
-    if value.translate(_ZERO_DIGITS) in _BITSTAMP_DATETIME_SHAPES:
+    if value.isascii() and value.encode().translate(_ZERO_DIGITS) in _BITSTAMP_DATETIME_SHAPES:
         try:
             return datetime.fromisoformat(value + "+00:00")
         except ValueError:
@@ -508,7 +509,8 @@ def utc_datetime_later(value: Any) -> Any:
     else as its datetime at once."""
     if (
         value.__class__ is str
-        and value.translate(_ZERO_DIGITS) in _BITSTAMP_DATETIME_SHAPES
+        and value.isascii()
+        and value.encode().translate(_ZERO_DIGITS) in _BITSTAMP_DATETIME_SHAPES
         and _is_real_time(value)
     ):
         return value
