@@ -57,6 +57,15 @@ async def held() -> AsyncIterator[tuple[HeldAnswers, str]]:
         answers.release.set()
 
 
+async def held_request(
+    transport: AiohttpTransport, answers: HeldAnswers, url: str
+) -> asyncio.Task[Any]:
+    """A request to /slow, in a task of its own, once the server holds it."""
+    task = asyncio.create_task(transport.send(Request("GET", url + "slow", {}), "/slow"))
+    await asyncio.wait_for(answers.arrival.wait(), 5)
+    return task
+
+
 def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every timer the deadlines arm, as the loop is asked for it."""
     armed: list[Any] = []
@@ -167,33 +176,20 @@ async def test_every_one_of_many_slow_requests_times_out(
 
 
 @needs_uncancel
-async def test_a_callers_own_cancel_stays_a_cancel(held: tuple[HeldAnswers, str]) -> None:
-    answers, url = held
-    transport = AiohttpTransport(timeouts=Timeouts(total=30.0))
-    try:
-        task = asyncio.create_task(transport.send(Request("GET", url + "slow", {}), "/slow"))
-        await asyncio.wait_for(answers.arrival.wait(), 5)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    finally:
-        await transport.aclose()
-
-
-@needs_uncancel
-async def test_a_cancel_and_an_expiry_together_stay_a_cancel(
-    held: tuple[HeldAnswers, str],
+@pytest.mark.parametrize("expired_too", [False, True])
+async def test_a_callers_own_cancel_stays_a_cancel(
+    held: tuple[HeldAnswers, str], expired_too: bool
 ) -> None:
-    """Both at once: the deadline must not swallow the caller's cancel."""
+    """Alone, or at the moment the deadline expires: the deadline must not swallow it."""
     answers, url = held
     transport = AiohttpTransport(timeouts=Timeouts(total=30.0))
     try:
-        task = asyncio.create_task(transport.send(Request("GET", url + "slow", {}), "/slow"))
-        await asyncio.wait_for(answers.arrival.wait(), 5)
-        deadlines = transport._deadlines
-        assert deadlines is not None
-        deadlines._running[0].at = 0.0  # due now
-        deadlines._expire()
+        task = await held_request(transport, answers, url)
+        if expired_too:
+            deadlines = transport._deadlines
+            assert deadlines is not None
+            deadlines._running[0].at = 0.0  # due now
+            deadlines._expire()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -294,10 +294,10 @@ class OrdersAPI(ApiBase):
     ) -> OrderPlaced:
         """Check a limit order and place it exactly once.
 
-        The checks and the first send are written out in this one frame, not spread over
-        the helpers the other order kinds use. This is a market maker's most frequent call.
-        Each function on its way costs several times its own instructions when the network
-        wait has left the caches cold (``python -m benchmarks cpu``).
+        The checks are written out here, not spread over the helpers the other order kinds
+        use: this is a market maker's most frequent call, and each function on its way
+        costs several times its own instructions when the network wait has left the
+        caches cold (``python -m benchmarks cpu``).
         """
         markets = self._catalogue.loaded
         market = markets.get(pair) if markets is not None and pair.__class__ is str else None
@@ -335,25 +335,15 @@ class OrdersAPI(ApiBase):
             else new_client_order_id()
         )
         form["client_order_id"] = order_ref
-        path = {"market_symbol": symbol}
-        sent_at = _time.monotonic()
-        try:
-            return await self._call(route_name, OrderPlaced.from_wire, path=path, form=form)
-        except BitstampError as error:
-            if not is_ambiguous(error):
-                raise
-            cause = error
-        return await self._recover(
+        return await self._exactly_once(
             route_name,
             order_ref,
             form,
-            path=path,
+            path={"market_symbol": symbol},
             parse=OrderPlaced.from_wire,
             found=lambda status: OrderPlaced.from_status(
                 status, side=side, amount=Decimal(amount_text), price=Decimal(price_text)
             ),
-            sent_at=sent_at,
-            cause=cause,
         )
 
     async def _market_order(
@@ -426,31 +416,6 @@ class OrdersAPI(ApiBase):
             if not is_ambiguous(error):
                 raise
             cause = error
-        return await self._recover(
-            route_name,
-            client_order_id,
-            form,
-            path=path,
-            parse=parse,
-            found=found,
-            sent_at=sent_at,
-            cause=cause,
-        )
-
-    async def _recover(
-        self,
-        route_name: str,
-        client_order_id: str,
-        form: Mapping[str, str],
-        *,
-        path: Mapping[str, str] | None,
-        parse: Callable[[Any], T],
-        found: Callable[[OrderStatus], T],
-        sent_at: float,
-        cause: BitstampError,
-    ) -> T:
-        """After the first send of ``client_order_id`` failed with ``cause``, an ambiguous
-        error: find the order, or send it again once its absence is sure."""
         # Outcome unknown: from here it is one operation of several calls and pauses,
         # which close() must end too. The first send stays outside, so an order that
         # succeeds (nearly all) pays for no guard.
