@@ -249,7 +249,7 @@ def decimal(value: Any) -> Decimal:
 
 def decimal_later(value: Any) -> Any:
     """What :func:`decimal` reads, checked now: the usual plain text (``"37991.00"``) as
-    it came, for a :func:`defer_decimals` slot to make a ``Decimal`` of when first read;
+    it came, for a :func:`defer` slot to make a ``Decimal`` of when first read;
     anything else as its ``Decimal`` at once."""
     if (
         value.__class__ is str
