@@ -25,12 +25,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
 
 import aiobitstamp
-from aiobitstamp._models import OrderBook
+from aiobitstamp._models import OrderBook, OrderPlaced
+from aiobitstamp._random_ids import random_hex
 
 from ._emulator import KEY, SECRET, standalone_emulator
 
@@ -180,6 +182,47 @@ async def ours_vs_raw(url: str, rounds: int, calls: int) -> list[tuple[str, floa
     return rows
 
 
+async def order_layers(url: str, rounds: int, calls: int) -> list[tuple[str, float, float]]:
+    """A signed order taken apart, each layer a contender in the same rounds as raw: what
+    the pipeline (limiter, signer, transport) costs with the answer left a dict, what the
+    ``OrderPlaced`` model adds, and what the order checks and exactly-once add on top."""
+    host = url.removeprefix("http://")
+    async with (
+        aiohttp.ClientSession() as session,
+        aiobitstamp.Client(KEY, SECRET, base_url=url, rate_limits=NEVER_WAIT) as client,
+    ):
+        bid = (await client.ticker("btcusd")).bid
+        price = (bid * Decimal("0.85")).quantize(Decimal(1))
+        options = aiobitstamp.OrderOptions.post_only()
+
+        price_text = str(price)
+
+        def sent_as_is(parse: Callable[[Any], object]) -> Step:
+            # The same wire form buy_limit sends, with no checks in front of the pipeline
+            # (and the same source of client_order_ids).
+            def step() -> Awaitable[object]:
+                form = {
+                    "amount": "0.001",
+                    "price": price_text,
+                    "moc_order": "True",
+                    "client_order_id": random_hex(),
+                }
+                return client._call("buy_limit", parse, path={"market_symbol": "btcusd"}, form=form)
+
+            return step
+
+        contenders: dict[str, Step] = {
+            "raw": raw_signed_order(session, url, host, price),
+            "pipeline, answer as a dict": sent_as_is(lambda answer: answer),
+            "+ OrderPlaced model": sent_as_is(OrderPlaced.from_wire),
+            "+ order checks, exactly-once (buy_limit)": lambda: client.buy_limit(
+                "btcusd", "0.001", price, options
+            ),
+        }
+        result = await compare(contenders, rounds, calls)
+    return [(name, result[name], 1 / result[f"raw/{name}"]) for name in contenders if name != "raw"]
+
+
 async def check_book_is_exact(
     client: aiobitstamp.Client, session: aiohttp.ClientSession, url: str
 ) -> None:
@@ -308,7 +351,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=41)
     parser.add_argument("--requests", type=int, default=100, help="calls per round")
     parser.add_argument("--no-ccxt", action="store_true")
+    parser.add_argument(
+        "--layers", action="store_true", help="only a signed order, taken apart layer by layer"
+    )
     args = parser.parse_args(argv)
+    if args.layers:
+        with standalone_emulator("--no-rate-limit", "--balance", "usd=100000000") as url:
+            layers = asyncio.run(order_layers(url, args.rounds, args.requests))
+        print(f"signed order by layer, median of {args.rounds} rounds of {args.requests} calls")
+        print(f"{'layer':44} {'µs':>8} {'ratio to raw':>13}")
+        for name, cpu, ratio in layers:
+            print(f"{name:44} {cpu:8.1f} {ratio:13.3f}")
+        return
 
     print(
         f"client CPU per call, median of {args.rounds} rounds of {args.requests} calls "
