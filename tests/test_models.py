@@ -1090,6 +1090,11 @@ def test_order_placed_price_and_amount_are_exact_decimals_however_read() -> None
             assert type(price) is Decimal
     with pytest.raises(dataclasses.FrozenInstanceError):
         placed().price = Decimal(1)  # type: ignore[misc]
+    # Built by hand with text that is no number or time: handed back as given, and
+    # repr() does not raise.
+    odd = dataclasses.replace(order, price="n/a", created_at="yesterday")  # type: ignore[arg-type]
+    assert odd.price == "n/a" and odd.created_at == "yesterday"
+    assert "price='n/a'" in repr(odd)
 
 
 @pytest.mark.parametrize(

@@ -295,7 +295,12 @@ class _Deferred:
             return self
         value = self.slot.__get__(instance, owner)
         if value.__class__ is str:
-            value = self.convert(value)
+            try:
+                value = self.convert(value)
+            except (ValueError, ArithmeticError):
+                # Not text a check let through: a str the caller built the model with,
+                # handed back as given, as a dataclass does (checked text never fails).
+                return value
             self.slot.__set__(instance, value)
         return value
 
