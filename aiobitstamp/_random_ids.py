@@ -8,7 +8,8 @@ handed out 16 by 16; they are the same bytes ``os.urandom`` gives.
 * **Threads.** ``list.pop()`` is one step under the GIL: two threads never get the same
   bytes.
 * **Processes.** A forked child throws the parent's batch away before it runs anything
-  (``os.register_at_fork``). Several processes sharing one key never repeat a nonce.
+  (``os.register_at_fork``), so processes sharing one key draw bytes of their own, as
+  with ``os.urandom`` itself.
 """
 
 from __future__ import annotations
